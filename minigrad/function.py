@@ -1,0 +1,90 @@
+"""The base class of every differentiable op.
+
+An op is a subclass of `Function` with two methods that sit next to each other:
+
+    forward(*arrays)  -> array or tuple of arrays      (NumPy in, NumPy out)
+    backward(*grads)  -> grad or tuple of grads         (one grad per input, None = no gradient)
+
+`backward` receives one upstream gradient per output (zeros for an output no gradient reached) and
+returns the gradient with respect to each input, already summed back to that input's shape.
+Calling the op on tensors runs `forward` and, unless grad mode is off or no input needs a gradient,
+links the outputs to the op so that `Tensor.backward` can find it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad import autograd_mode
+from minigrad.tensor import Tensor
+
+
+class Function:
+    """One node of the graph: the op, the tensors it read, what it saved for backward."""
+
+    # Set by __call__ when a graph is recorded.
+    inputs: tuple[Tensor, ...]
+    _out_meta: list[tuple[tuple[int, ...], Any]]
+    _grads: list[np.ndarray | None] | None
+    _released: bool = False
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        raise NotImplementedError
+
+    def backward(self, *dys: np.ndarray) -> np.ndarray | tuple[np.ndarray | None, ...] | None:
+        raise NotImplementedError
+
+    def __call__(self, *inputs: Any) -> Any:
+        ts = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                ts.append(x)
+            else:
+                ts.append(Tensor._wrap(_constant(x, inputs), False))
+        ys = self.forward(*[t.data for t in ts])
+        needs_grad = autograd_mode.enabled and any(t.requires_grad for t in ts)
+        multi = isinstance(ys, tuple)
+        outs = tuple(Tensor._wrap(y, needs_grad) for y in (ys if multi else (ys,)))
+        if needs_grad:
+            self.inputs = tuple(ts)
+            self._out_meta = [(o.data.shape, o.data.dtype) for o in outs]
+            self._grads = None
+            for i, o in enumerate(outs):
+                o._ctx = self
+                o._idx = i
+        return outs if multi else outs[0]
+
+    def release(self) -> None:
+        """Drop what forward saved, so memory is freed after backward (unless retain_graph)."""
+        self.__dict__.clear()
+        self._released = True
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum `grad` back to `shape`: the backward of NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _constant(x: Any, inputs: tuple[Any, ...]) -> np.ndarray:
+    """A non-tensor operand (2 in `2 * x`) as an array of the tensors' float dtype.
+
+    Without the cast a Python float would become a float64 array and silently promote float32 results.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind in "fiu" and arr.dtype.kind != "b":
+        for t in inputs:
+            if isinstance(t, Tensor) and t.data.dtype.kind == "f":
+                if arr.dtype.kind == "f" or arr.ndim == 0:
+                    return arr.astype(t.data.dtype, copy=False)
+                break
+    return arr

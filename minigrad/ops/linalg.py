@@ -1,0 +1,57 @@
+"""Matrix multiplication: 2-D and batched (leading axes broadcast), vectors promoted as NumPy does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.function import Function, unbroadcast
+from minigrad.tensor import Tensor
+
+
+class MatMul(Function):
+    """y = a @ b for a (..., n, k), b (..., k, m) -> (..., n, m)."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError("MatMul expects at least 2-D operands; use matmul() for vectors")
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} ({a.shape[-1]} != {b.shape[-2]})")
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # dA = dY B^T, dB = A^T dY (summed over broadcast batch axes)
+        a, b = self.a, self.b
+        if b.ndim == 2 and a.ndim > 2:
+            # shared weight: one big GEMM over all batch rows instead of a batched one + sum
+            db = a.reshape(-1, a.shape[-1]).T @ dy.reshape(-1, dy.shape[-1])
+        else:
+            db = unbroadcast(np.swapaxes(a, -1, -2) @ dy, b.shape)
+        da = unbroadcast(dy @ np.swapaxes(b, -1, -2), a.shape)
+        return da, db
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b with NumPy's rules: 1-D operands are treated as row/column vectors and squeezed after."""
+    ta = a if isinstance(a, Tensor) else Tensor(a)
+    tb = b if isinstance(b, Tensor) else Tensor(b)
+    if ta.ndim == 0 or tb.ndim == 0:
+        raise ValueError("matmul does not take scalars; use * for scalar multiplication")
+    squeeze = []
+    if ta.ndim == 1:
+        ta = ta.reshape(1, -1)
+        squeeze.append(-2)
+    if tb.ndim == 1:
+        tb = tb.reshape(-1, 1)
+        squeeze.append(-1)
+    if ta.shape[-1] != tb.shape[-2]:
+        raise ValueError(
+            f"matmul shape mismatch: {tuple(a.shape)} @ {tuple(b.shape)} "
+            f"(inner dimensions {ta.shape[-1]} and {tb.shape[-2]} differ)"
+        )
+    y = MatMul()(ta, tb)
+    if squeeze:
+        y = y.reshape(y.shape[:-2] + tuple(n for ax, n in zip((-2, -1), y.shape[-2:]) if ax not in squeeze))
+    return y
