@@ -14,6 +14,7 @@ from minigrad import functional  # noqa: E402,I001
 from minigrad.autograd_mode import enable_grad, is_grad_enabled, no_grad
 from minigrad.function import Function
 from minigrad.gradcheck import GradcheckError, gradcheck  # noqa: E402
+from minigrad.checkpoint import CheckpointError, load, save  # noqa: E402
 from minigrad.ops import (
     broadcast_to,
     cat,
@@ -47,7 +48,7 @@ __all__ = [
     "broadcast_to", "cat", "clip", "concatenate", "exp", "log", "masked_fill", "matmul", "maximum",
     "minimum", "permute", "relu", "reshape", "sigmoid", "split", "sqrt", "squeeze", "stack", "tanh",
     "transpose", "unsqueeze", "where", "manual_seed", "get_rng_state", "set_rng_state",
-    "gradcheck", "GradcheckError", "zeros", "ones", "randn",
+    "gradcheck", "GradcheckError", "zeros", "ones", "randn", "save", "load", "CheckpointError",
 ]
 
 
@@ -73,3 +74,5 @@ def randn(*shape: int, requires_grad: bool = False, dtype=None) -> Tensor:  # no
 
     data = default_generator().standard_normal(shape).astype(dtype or np.float32)
     return Tensor(data, requires_grad=requires_grad)
+
+from minigrad import nn, optim  # noqa: E402  (so `minigrad.nn.LSTM` works after `import minigrad`)

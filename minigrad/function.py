@@ -78,13 +78,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _constant(x: Any, inputs: tuple[Any, ...]) -> np.ndarray:
     """A non-tensor operand (2 in `2 * x`) as an array of the tensors' float dtype.
 
-    Without the cast a Python float would become a float64 array and silently promote float32 results.
+    Without the cast a Python float (or an int64 array: int64 * float32 -> float64 in NumPy) would
+    silently promote float32 results to float64.
     """
     arr = np.asarray(x)
-    if arr.dtype.kind in "fiu" and arr.dtype.kind != "b":
+    if arr.dtype.kind in "fiu":
         for t in inputs:
             if isinstance(t, Tensor) and t.data.dtype.kind == "f":
-                if arr.dtype.kind == "f" or arr.ndim == 0:
-                    return arr.astype(t.data.dtype, copy=False)
-                break
+                return arr.astype(t.data.dtype, copy=False)
     return arr

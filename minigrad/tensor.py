@@ -142,8 +142,12 @@ class Tensor:
         return self.astype(np.float64)
 
     def retain_grad(self) -> None:
-        """Keep `.grad` on this intermediate tensor after backward (for inspecting gradients)."""
-        self._retain = True
+        """Keep `.grad` on this intermediate tensor after backward (for inspecting gradients).
+
+        A no-op on a leaf, which keeps its gradient anyway (marking it would count it twice).
+        """
+        if self._ctx is not None:
+            self._retain = True
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -177,6 +181,8 @@ class Tensor:
         root = self._ctx
         if root._released:
             raise _second_backward_error()
+        if self._retain:
+            self.grad = g.copy() if self.grad is None else self.grad + g
         root._grads = [None] * len(root._out_meta)
         root._grads[self._idx] = g
         for fn in _topological_order(root):
@@ -195,12 +201,12 @@ class Tensor:
             for t, dx in zip(fn.inputs, dxs):
                 if dx is None or not t.requires_grad:
                     continue
-                if t._retain:
-                    t.grad = dx.copy() if t.grad is None else t.grad + dx
                 ctx = t._ctx
                 if ctx is None:
                     t._accumulate(dx)
                 else:
+                    if t._retain:
+                        t.grad = dx.copy() if t.grad is None else t.grad + dx
                     if ctx._grads is None:
                         ctx._grads = [None] * len(ctx._out_meta)
                     prev = ctx._grads[t._idx]

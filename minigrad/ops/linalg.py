@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.function import Function, unbroadcast
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, _data
 
 
 class MatMul(Function):
@@ -48,7 +48,7 @@ def matmul(a: Any, b: Any) -> Tensor:
         squeeze.append(-1)
     if ta.shape[-1] != tb.shape[-2]:
         raise ValueError(
-            f"matmul shape mismatch: {tuple(a.shape)} @ {tuple(b.shape)} "
+            f"matmul shape mismatch: {np.shape(_data(a))} @ {np.shape(_data(b))} "
             f"(inner dimensions {ta.shape[-1]} and {tb.shape[-2]} differ)"
         )
     y = MatMul()(ta, tb)
