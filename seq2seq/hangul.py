@@ -42,16 +42,19 @@ def decompose(ch: str) -> tuple[int, int, int]:
 
 def compose(initial: int, medial: int, final: int = 0) -> str:
     """Inverse of decompose()."""
+    if not (0 <= initial < 19 and 0 <= medial < 21 and 0 <= final < 28):
+        raise ValueError(f"not a Hangul syllable: initial {initial} (0-18), medial {medial} (0-20), final {final} (0-27)")
     return chr(HANGUL_FIRST + (initial * 21 + medial) * 28 + final)
 
 
 def final_consonant(word: str) -> int:
     """Index (1..27) of the last syllable's final consonant, 0 if none.
 
-    Digits and Latin letters are read the Korean way for their last sound
-    (e.g. "3" = 삼 ends in ㅁ), which is what particle choice follows.
+    Trailing punctuation is skipped ("책." -> 책). Digits are read the Korean way for their last
+    sound ("3" = 삼 ends in ㅁ), which is what particle choice follows; other characters count as
+    vowel-final.
     """
-    word = word.rstrip()
+    word = word.rstrip().rstrip(".,!?;:\"')]}»”’ ")
     if not word:
         raise ValueError("empty word")
     last = word[-1]

@@ -16,9 +16,12 @@ from minigrad.nn.layers import (
     Tanh,
 )
 from minigrad.nn.module import Module, ModuleList, Sequential
-from minigrad.nn import utils  # noqa: E402,I001  (last: it imports minigrad.optim, which imports Parameter)
+from minigrad.nn.rnn import GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, RNNCell, SimpleRNN
+
+from minigrad.nn import utils  # isort: skip  (last: it imports minigrad.optim, which imports Parameter)
 
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "Linear", "Embedding", "Dropout", "Conv2d",
     "MaxPool2d", "Flatten", "Identity", "ReLU", "Tanh", "Sigmoid", "Softmax", "init", "utils",
+    "RNNCell", "LSTMCell", "GRUCell", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
 ]

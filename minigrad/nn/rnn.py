@@ -1,0 +1,704 @@
+"""Recurrent modules: the cells RNNCell, LSTMCell, GRUCell and the sequence layers RNN (SimpleRNN), LSTM, GRU,
+Bidirectional, with Keras's options and PyTorch's weight names one call away.
+
+Equations (gates in PyTorch's and Keras's order; `rnn_ref.py` writes them line by line; W_k is gate k's
+slice of weight_ih, U_k of weight_hh):
+    RNN   h' = act(x W_ih + h W_hh + b),  act = tanh or relu                                      G = 1
+    LSTM  i = σ(x W_i + h U_i + b_i),  f = σ(x W_f + h U_f + b_f),  g = tanh(x W_g + h U_g + b_g),
+          o = σ(x W_o + h U_o + b_o),  c' = f*c + i*g,  h' = o*tanh(c')                          G = 4
+    GRU   r = σ(x W_r + b_ir + h U_r + b_hr),  z = σ(x W_z + b_iz + h U_z + b_hz),
+          n = tanh(x W_n + b_in + r*(h U_n + b_hn)),  h' = (1-z)*n + z*h                          G = 3
+
+Parameters, laid out as Keras (x @ W), so the counts are Keras's:
+    weight_ih (I, G*H)   glorot-uniform, the whole matrix at once (Keras's `kernel`)
+    weight_hh (H, G*H)   orthogonal, the whole matrix at once (Keras's `recurrent_kernel`)
+    bias      (G*H,)     zeros; the LSTM's forget-gate block is 1 (Keras's unit_forget_bias)
+    GRU: bias_ih, bias_hh (3H,) instead of bias (Keras's GRU with reset_after=True keeps the same two)
+    Param # = G*H*(I + H + 1) for RNN and LSTM, 3H*(I + H + 2) for GRU:
+    SimpleRNN(8) on 100 features = 872, LSTM(8) = 3,488, GRU(8) = 2,640.
+
+Two implementations share these parameters: impl="fused" (the default) runs one Function per sequence
+with a hand-derived backward (`rnn_fused.py`); impl="ref" runs the textbook cells of `rnn_ref.py` step by
+step through autograd. Switch with `layer.impl = "ref"`; both give the same numbers (tested to 1e-10).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from minigrad.nn import init, rnn_ref
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.nn.rnn_fused import GRUSequence, LSTMSequence, RNNSequence
+from minigrad.ops import concatenate
+from minigrad.tensor import Tensor
+
+_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+_TORCH_KEY = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
+
+StateArg = Any  # None, a tensor h, or for LSTM a tuple (h, c); arrays are accepted too
+
+
+class _Recurrent(Module):
+    """What cells and layers share: the parameters, their initialisation, input checks, torch conversion."""
+
+    kind = ""  # "RNN", "LSTM" or "GRU": set by each subclass
+
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", impl: str = "fused"
+    ) -> None:
+        super().__init__()
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{type(self).__name__}: {arg} must be a positive integer, got {value!r}")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"{type(self).__name__}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+            )
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.nonlinearity = nonlinearity
+        self.impl = impl
+        I, H, G = self.input_size, self.hidden_size, _GATES[self.kind]
+        self.weight_ih = Parameter(np.empty((I, G * H), dtype=np.float32))
+        self.weight_hh = Parameter(np.empty((H, G * H), dtype=np.float32))
+        # Keras initialises each kernel as ONE matrix (not gate by gate): the fans are (I, G*H) and (H, G*H)
+        init.xavier_uniform_(self.weight_ih)
+        init.orthogonal_(self.weight_hh)
+        if self.kind == "GRU":
+            self.bias_ih = Parameter(np.zeros(G * H, dtype=np.float32))
+            self.bias_hh = Parameter(np.zeros(G * H, dtype=np.float32))
+        else:
+            self.bias = Parameter(np.zeros(G * H, dtype=np.float32))
+            if self.kind == "LSTM":
+                self.bias.data[H : 2 * H] = 1.0  # keep the cell state by default early on (Jozefowicz 2015)
+
+    # ---- options ----------------------------------------------------------------------------------
+    @property
+    def impl(self) -> str:
+        """"fused" (one Function per sequence, hand-derived backward) or "ref" (rnn_ref.py via autograd)."""
+        return self._impl
+
+    @impl.setter
+    def impl(self, value: str) -> None:
+        if value not in ("fused", "ref"):
+            raise ValueError(f"{type(self).__name__}: impl must be 'fused' or 'ref', got {value!r}")
+        self._impl = value
+
+    @property
+    def _num_states(self) -> int:
+        return 2 if self.kind == "LSTM" else 1
+
+    def _weights(self) -> tuple[Tensor, ...]:
+        """The parameters in the order the cell functions take them: W_ih, W_hh, then the bias(es)."""
+        if self.kind == "GRU":
+            return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        return self.weight_ih, self.weight_hh, self.bias
+
+    # ---- the two implementations --------------------------------------------------------------------
+    def _ref_step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """One reference time step: state (h,) or (h, c) -> the new state, same form."""
+        if self.kind == "RNN":
+            return (rnn_ref.rnn_cell(x_t, state[0], *self._weights(), self.nonlinearity),)
+        if self.kind == "LSTM":
+            return rnn_ref.lstm_cell(x_t, state[0], state[1], *self._weights())
+        return (rnn_ref.gru_cell(x_t, state[0], *self._weights()),)
+
+    def _run(
+        self, x: Tensor, state: tuple[Tensor, ...], mask: np.ndarray | None, reverse: bool
+    ) -> tuple[Tensor, tuple[Tensor, ...], Any]:
+        """Run the sequence x (N, T, I) -> (hs (N, T, H), final state, the source of hidden_grad_norms)."""
+        if self.impl == "ref":
+            hs, state_T, h_at = rnn_ref.run_sequence(self._ref_step, x, state, mask, reverse)
+            return hs, state_T, h_at
+        if self.kind == "RNN":
+            fn = RNNSequence(self.nonlinearity, reverse=reverse, mask=mask)
+        elif self.kind == "LSTM":
+            fn = LSTMSequence(reverse=reverse, mask=mask)
+        else:
+            fn = GRUSequence(reverse=reverse, mask=mask)
+        hs, *state_T = fn(x, *state, *self._weights())
+        return hs, tuple(state_T), fn
+
+    # ---- input checks -----------------------------------------------------------------------------
+    @property
+    def _dtype(self) -> np.dtype:
+        return self.weight_ih.dtype
+
+    def _as_float_tensor(self, v: Any, what: str) -> Tensor:
+        """A Tensor in the weights' dtype: arrays are converted; a Tensor of another dtype is an error."""
+        name = type(self).__name__
+        hint = " (token ids? pass them through nn.Embedding first)" if what == "input" else ""
+        if isinstance(v, Tensor):
+            if v.dtype.kind != "f":
+                raise ValueError(f"{name}: {what} must hold floats, got dtype {v.dtype}{hint}")
+            if v.dtype != self._dtype:
+                raise ValueError(f"{name}: {what} is {v.dtype} but the weights are {self._dtype}: "
+                                 f"convert one of them (layer.double() / layer.float(), or x.astype(...))")
+            return v
+        arr = np.asarray(v)
+        if arr.dtype.kind not in "fiub":
+            raise ValueError(f"{name}: {what} must be numeric, got dtype {arr.dtype}")
+        if arr.dtype.kind != "f" and what == "input":
+            raise ValueError(f"{name}: the input must hold floats, got dtype {arr.dtype}{hint}")
+        return Tensor(arr, dtype=self._dtype)
+
+    def _check_state(
+        self, state: StateArg, batch: int, x_shape: tuple[int, ...], what: str
+    ) -> tuple[Tensor, ...]:
+        """None -> zeros; else (h,) or (h, c) with each of shape (batch, hidden_size)."""
+        name, H = type(self).__name__, self.hidden_size
+        if state is None:  # the zero state: constants, no gradient; one array each for h and c
+            return tuple(Tensor._wrap(np.zeros((batch, H), self._dtype), False)
+                         for _ in range(self._num_states))
+        if self.kind == "LSTM":
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                raise ValueError(f"{name}: {what} must be a tuple (h, c) of two ({batch}, {H}) tensors, "
+                                 f"got {_describe(state)}")
+            parts, labels = list(state), ("h", "c")
+        else:
+            if isinstance(state, (tuple, list)):
+                if len(state) != 1:
+                    raise ValueError(f"{name}: {what} must be one tensor h of shape ({batch}, {H}), "
+                                     f"got {_describe(state)}")
+                state = state[0]
+            parts, labels = [state], ("h",)
+        out = []
+        for label, s in zip(labels, parts):
+            t = self._as_float_tensor(s, f"{what} {label}")
+            if t.shape != (batch, H):
+                raise ValueError(f"{name}: {what} {label} has shape {t.shape} but the input is {x_shape}: "
+                                 f"expected {(batch, H)} (batch, hidden_size)")
+            out.append(t)
+        return tuple(out)
+
+    # ---- PyTorch interop ----------------------------------------------------------------------------
+    def _torch_export(self, suffix: str) -> dict[str, np.ndarray]:
+        """Our parameters under torch's names: weights transposed to (G*H, in); one bias becomes two."""
+        if self.kind == "GRU":
+            b_ih, b_hh = self.bias_ih.data.copy(), self.bias_hh.data.copy()
+        else:
+            b_ih, b_hh = self.bias.data.copy(), np.zeros_like(self.bias.data)
+        return {
+            f"weight_ih{suffix}": np.ascontiguousarray(self.weight_ih.data.T),
+            f"weight_hh{suffix}": np.ascontiguousarray(self.weight_hh.data.T),
+            f"bias_ih{suffix}": b_ih,
+            f"bias_hh{suffix}": b_hh,
+        }
+
+    def _torch_arrays(self, d: dict[str, Any], suffix: str, owner: str) -> dict[str, np.ndarray]:
+        """Fetch and check the four torch arrays named with `suffix`; errors name the key and both shapes."""
+        I, H, G = self.input_size, self.hidden_size, _GATES[self.kind]
+        GH = G * H
+        expected = {"weight_ih": (GH, I), "weight_hh": (GH, H), "bias_ih": (GH,), "bias_hh": (GH,)}
+        missing = [k + suffix for k in expected if k + suffix not in d]
+        if missing:
+            raise KeyError(f"{owner}.load_torch_state_dict: missing key(s) {', '.join(missing)} "
+                           f"(the dict has: {', '.join(map(str, d)) or 'nothing'})")
+        arrays = {}
+        for k, shape in expected.items():
+            key = k + suffix
+            arr = _to_numpy(d[key], key, owner)
+            if arr.shape != shape:
+                hint = ""
+                rows = arr.shape[0] if arr.ndim >= 1 else 0
+                kinds = {1: "RNN", 4: "LSTM", 3: "GRU"}
+                if rows != GH and rows % H == 0 and rows // H in kinds:
+                    hint = (f"; {rows} = {rows // H} x {H} rows is the shape of a torch {kinds[rows // H]}: "
+                            f"is the dict from another kind of layer?")
+                raise ValueError(f"{owner}.load_torch_state_dict: {key} has shape {arr.shape} but this "
+                                 f"{self.kind} needs {shape} ({G} gates x hidden_size {H}, "
+                                 f"input_size {I}){hint}")
+            arrays[k] = arr
+        return arrays
+
+    def _torch_import(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy checked torch arrays into our parameters (transposed; RNN/LSTM: bias = bias_ih + bias_hh)."""
+        self.weight_ih.data[...] = arrays["weight_ih"].T
+        self.weight_hh.data[...] = arrays["weight_hh"].T
+        if self.kind == "GRU":
+            self.bias_ih.data[...] = arrays["bias_ih"]
+            self.bias_hh.data[...] = arrays["bias_hh"]
+        else:
+            # both biases are added to the same pre-activation, so one bias carries their sum exactly
+            self.bias.data[...] = arrays["bias_ih"].astype(np.float64) + arrays["bias_hh"]
+
+    def _check_nonlinearity(self, nonlinearity: str | None, owner: str) -> None:
+        if nonlinearity is None:
+            return
+        if self.kind != "RNN":
+            raise ValueError(f"{owner}.load_torch_state_dict: nonlinearity= applies to RNN only, "
+                             f"not to {self.kind}")
+        if nonlinearity != self.nonlinearity:
+            raise ValueError(f"{owner}.load_torch_state_dict: the torch model uses nonlinearity="
+                             f"{nonlinearity!r} but this layer uses {self.nonlinearity!r}: "
+                             f"build it with nonlinearity={nonlinearity!r}")
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, (tuple, list)):
+        return f"a {type(v).__name__} of {len(v)}"
+    return f"shape {tuple(np.shape(v.data if isinstance(v, Tensor) else v))}"
+
+
+def _to_numpy(v: Any, key: str, owner: str) -> np.ndarray:
+    """A float array from a NumPy array, a minigrad Tensor or (duck-typed, never imported) a torch tensor."""
+    if isinstance(v, Tensor):
+        v = v.data
+    elif hasattr(v, "detach") and hasattr(v, "cpu"):
+        v = v.detach().cpu().numpy()
+    arr = np.asarray(v)
+    if arr.dtype.kind != "f":
+        raise ValueError(f"{owner}.load_torch_state_dict: {key} must hold floats, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_unexpected(
+    d: dict[str, Any], allowed: set[str], layer_index: int | None, owner: str, hint: str
+) -> None:
+    """Keys other than `allowed` are an error, except (for layers) the other layers' keys of a torch
+    model with num_layers > 1."""
+    bad = []
+    for key in d:
+        if key in allowed:
+            continue
+        m = _TORCH_KEY.match(str(key))
+        if m and layer_index is not None and int(m.group(3)) != layer_index:
+            continue  # another layer of a torch num_layers > 1 model: load it into that layer
+        bad.append(str(key))
+    if bad:
+        raise KeyError(f"{owner}.load_torch_state_dict: unexpected key(s) {', '.join(bad)}{hint}")
+
+
+# ---- cells: one time step -------------------------------------------------------------------------------
+
+
+class _Cell(_Recurrent):
+    """One time step, called as torch's cells: h = cell(x, h) (LSTM: h, c = cell(x, (h, c)))."""
+
+    def forward(self, x: Any, state: StateArg = None) -> Any:
+        """x (N, I), state h (N, H) or (h, c) for LSTM, None = zeros -> the new h, or (h, c) for LSTM."""
+        name = type(self).__name__
+        x = self._as_float_tensor(x, "input")
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(
+                f"{name}: input has shape {x.shape} but the cell expects (batch, {self.input_size})"
+            )
+        state = self._check_state(state, x.shape[0], x.shape, "state")
+        if self.impl == "ref":
+            new = self._ref_step(x, state)
+        else:  # the fused sequence Function over a sequence of one step
+            _, new, _ = self._run(x.reshape(x.shape[0], 1, self.input_size), state, None, False)
+        return new if self.kind == "LSTM" else new[0]
+
+    def torch_state_dict(self) -> dict[str, np.ndarray]:
+        """The weights under the names of torch.nn.RNNCell/LSTMCell/GRUCell (weight_ih (G*H, I), ...)."""
+        return self._torch_export("")
+
+    def load_torch_state_dict(self, d: dict[str, Any], nonlinearity: str | None = None) -> None:
+        """Load a torch cell's state_dict (arrays or torch tensors); see RNN.load_torch_state_dict."""
+        owner = type(self).__name__
+        self._check_nonlinearity(nonlinearity, owner)
+        arrays = self._torch_arrays(d, "", owner)
+        _check_unexpected(d, set(arrays), None, owner, "")
+        self._torch_import(arrays)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.kind == "RNN" and self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        return s + (f", impl={self.impl!r}" if self.impl != "fused" else "")
+
+
+class RNNCell(_Cell):
+    """The simple RNN step: h' = act(x W_ih + h W_hh + b), act = tanh or relu.
+
+    Call: h = cell(x, h) with x (N, I), h (N, H) or None (the zero state) -> h' (N, H).
+    Parameters: weight_ih (I, H), weight_hh (H, H), bias (H,).
+    """
+
+    kind = "RNN"
+
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", impl: str = "fused"
+    ) -> None:
+        super().__init__(input_size, hidden_size, nonlinearity, impl)
+
+
+class LSTMCell(_Cell):
+    """The LSTM step, gates in the order i, f, g, o:
+
+        i = σ(x W_i + h U_i + b_i)      f = σ(x W_f + h U_f + b_f)
+        g = tanh(x W_g + h U_g + b_g)   o = σ(x W_o + h U_o + b_o)
+        c' = f * c + i * g              h' = o * tanh(c')
+
+    Call: h, c = cell(x, (h, c)) with x (N, I), h and c (N, H); state None = zeros -> (h', c').
+    Parameters: weight_ih (I, 4H), weight_hh (H, 4H), bias (4H,), forget-gate bias initialised to 1.
+    """
+
+    kind = "LSTM"
+
+    def __init__(self, input_size: int, hidden_size: int, impl: str = "fused") -> None:
+        super().__init__(input_size, hidden_size, "tanh", impl)
+
+
+class GRUCell(_Cell):
+    """The GRU step, gates in the order r, z, n:
+
+        r = σ(x W_r + b_ir + h U_r + b_hr)             z = σ(x W_z + b_iz + h U_z + b_hz)
+        n = tanh(x W_n + b_in + r * (h U_n + b_hn))    h' = (1 - z) * n + z * h
+
+    Call: h = cell(x, h) with x (N, I), h (N, H) or None -> h' (N, H).
+    Parameters: weight_ih (I, 3H), weight_hh (H, 3H), bias_ih (3H,), bias_hh (3H,).
+    """
+
+    kind = "GRU"
+
+    def __init__(self, input_size: int, hidden_size: int, impl: str = "fused") -> None:
+        super().__init__(input_size, hidden_size, "tanh", impl)
+
+
+# ---- layers: a whole sequence ---------------------------------------------------------------------------
+
+
+class _Layer(_Recurrent):
+    """A recurrent layer over (batch, time, features) with Keras's options. See RNN for the details."""
+
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", return_sequences: bool = False,
+        return_state: bool = False, go_backwards: bool = False, impl: str = "fused",
+    ) -> None:
+        super().__init__(input_size, hidden_size, nonlinearity, impl)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self._grad_source: Any = None  # the last forward's fused Function, or its list of h_t (ref)
+
+    def forward(self, x: Any, initial_state: StateArg = None, mask: Any = None) -> Any:
+        """x (N, T, I) -> output, or (output, h_T[, c_T]) with return_state; see the class docstring."""
+        name = type(self).__name__
+        x = self._as_float_tensor(x, "input")
+        if x.ndim != 3:
+            raise ValueError(
+                f"{name}: input has shape {x.shape}: expected 3-D (batch, time, {self.input_size})"
+            )
+        N, T = x.shape[:2]
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"{name}: input has shape {x.shape} but input_size is {self.input_size}: "
+                             f"expected {(N, T, self.input_size)}")
+        if T == 0:
+            raise ValueError(f"{name}: input has shape {x.shape}: a sequence needs at least one time step")
+        state = self._check_state(initial_state, N, x.shape, "initial_state")
+        mask = _check_mask(mask, x.shape, name)
+
+        hs, state_T, source = self._run(x, state, mask, self.go_backwards)
+        recorded = hs.requires_grad  # False under no_grad() or when nothing needs a gradient
+        if recorded and self.impl == "ref":
+            for h in source:
+                h.retain_grad()  # so hidden_grad_norms() can read each h_t's gradient after backward
+        self._grad_source = source if recorded else None
+
+        output = hs if self.return_sequences else state_T[0]
+        return (output, *state_T) if self.return_state else output
+
+    def hidden_grad_norms(self) -> np.ndarray:
+        """‖∂loss/∂h_t‖ for every input position t (T,), after loss.backward(), for the last forward call.
+
+        h_t is the hidden state the layer produced at input position t (whatever the reading order), and
+        ∂loss/∂h_t its TOTAL gradient: through its own output plus through all later steps. Plotted over t,
+        it shows the vanishing gradient: for a plain tanh RNN it shrinks roughly geometrically towards
+        t = 0 when the loss sits at the end, so the first inputs barely train the weights; an LSTM keeps it
+        much flatter. The norm is taken over the batch and the hidden units.
+        """
+        name = type(self).__name__
+        src = self._grad_source
+        not_yet = (f"{name}.hidden_grad_norms(): no gradient has reached this layer yet: run a forward pass "
+                   f"with gradients enabled, then loss.backward(), then call it")
+        if src is None:
+            raise RuntimeError(not_yet)
+        if isinstance(src, list):  # the reference path: the retained h_t tensors
+            if all(h.grad is None for h in src):
+                raise RuntimeError(not_yet)
+            return np.array([0.0 if h.grad is None else float(np.linalg.norm(h.grad)) for h in src])
+        norms = getattr(src, "dh_norms", None)
+        if norms is None:
+            raise RuntimeError(not_yet)
+        return np.asarray(norms, dtype=np.float64).copy()
+
+    # ---- PyTorch interop ----------------------------------------------------------------------------
+    def torch_state_dict(self, layer_index: int = 0) -> dict[str, np.ndarray]:
+        """The weights under torch.nn.RNN/LSTM/GRU's names and shapes, as NumPy arrays (copies):
+
+            weight_ih_l0 (G*H, I) = weight_ih.T      weight_hh_l0 (G*H, H) = weight_hh.T
+            bias_ih_l0 (G*H,) = bias                 bias_hh_l0 (G*H,) = zeros      (RNN, LSTM)
+            bias_ih_l0, bias_hh_l0 = bias_ih, bias_hh                               (GRU)
+
+        Continue in PyTorch with
+            torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in layer.torch_state_dict().items()})
+        layer_index picks the `_l{k}` suffix, to fill one layer of a torch model with num_layers > 1.
+        """
+        return self._torch_export(f"_l{layer_index}")
+
+    def load_torch_state_dict(
+        self, d: dict[str, Any], nonlinearity: str | None = None, layer_index: int = 0
+    ) -> None:
+        """Load weights from a torch.nn.RNN/LSTM/GRU state_dict (NumPy arrays or torch tensors).
+
+        Reads weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} with k = layer_index (keys of
+        other layers are ignored, so a num_layers > 1 dict loads layer by layer); RNN and LSTM keep
+        bias = bias_ih + bias_hh. Gate orders are the same as torch's. Raises KeyError for missing or
+        unexpected keys, ValueError for a wrong shape (naming the key and both shapes) or, when you
+        pass the torch model's nonlinearity (torch_rnn.nonlinearity), for a nonlinearity that differs.
+        """
+        owner = type(self).__name__
+        self._check_nonlinearity(nonlinearity, owner)
+        suffix = f"_l{layer_index}"
+        arrays = self._torch_arrays(d, suffix, owner)
+        hint = (": this is a bidirectional model's dict, load it into nn.Bidirectional"
+                if any(str(k).endswith(suffix + "_reverse") for k in d) else "")
+        _check_unexpected(d, {k + suffix for k in arrays}, layer_index, owner, hint)
+        self._torch_import(arrays)
+
+    # ---- display ----------------------------------------------------------------------------------
+    def _config(self) -> dict[str, Any]:
+        """The constructor arguments (used by Bidirectional to build its copies)."""
+        cfg: dict[str, Any] = dict(input_size=self.input_size, hidden_size=self.hidden_size)
+        if self.kind == "RNN":
+            cfg["nonlinearity"] = self.nonlinearity
+        cfg.update(return_sequences=self.return_sequences, return_state=self.return_state,
+                   go_backwards=self.go_backwards, impl=self.impl)
+        return cfg
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        defaults = dict(nonlinearity="tanh", return_sequences=False, return_state=False, go_backwards=False,
+                        impl="fused")
+        for k, v in self._config().items():
+            if k in defaults and v != defaults[k]:
+                s += f", {k}={v!r}"
+        return s
+
+
+def _check_mask(mask: Any, x_shape: tuple[int, ...], name: str) -> np.ndarray | None:
+    """None, or a boolean (N, T) array: True = a real step, False = padding."""
+    if mask is None:
+        return None
+    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    expected = x_shape[:2]
+    if m.shape != expected:
+        raise ValueError(f"{name}: mask has shape {m.shape} but the input is {x_shape}: expected {expected}")
+    if m.dtype != bool:
+        if m.dtype.kind not in "iuf" or not np.isin(m, (0, 1)).all():
+            raise ValueError(f"{name}: mask must be booleans (True = real step) or 0/1, got dtype {m.dtype}")
+        m = m != 0
+    return np.ascontiguousarray(m)
+
+
+class RNN(_Layer):
+    """The simple (Elman) RNN over a sequence, Keras's SimpleRNN (alias nn.SimpleRNN):
+
+        h_t = act(x_t W_ih + h_{t-1} W_hh + b),   act = tanh or relu
+
+    RNN(input_size, hidden_size, nonlinearity='tanh', return_sequences=False, return_state=False,
+        go_backwards=False, impl='fused')
+    Parameters: weight_ih (I, H), weight_hh (H, H), bias (H,): H*(I + H + 1) values (SimpleRNN(8) on
+    100 features: 872).
+
+    Call: rnn(x, initial_state=None, mask=None), x (N, T, I) = (batch, time, features).
+        initial_state: h0 (N, H); None = the zero state (Keras has no zero_state() call any more either).
+        mask: None or booleans (N, T), True = a real step. A masked step keeps the previous state and
+            outputs zeros, so with right-padding h_T is each row's state at its last real step.
+    Returns, in Keras's order:
+        return_sequences=False:  output (N, H), the last output, which is the final state h_T
+        return_sequences=True:   output (N, T, H), every step's output
+        return_state=True:       a tuple (output, h_T)
+    go_backwards=True reads the sequence from its end (t = T-1 .. 0) and returns the outputs in that
+    PROCESSED order: output[:, k] is the output after reading x[:, T-1-k].
+    To continue a long sequence chunk by chunk (truncated BPTT), pass the last h_T.detach() as the next
+    initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
+    """
+
+    kind = "RNN"
+
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", return_sequences: bool = False,
+        return_state: bool = False, go_backwards: bool = False, impl: str = "fused",
+    ) -> None:
+        super().__init__(input_size, hidden_size, nonlinearity, return_sequences, return_state, go_backwards,
+                         impl)
+
+
+SimpleRNN = RNN
+
+
+class LSTM(_Layer):
+    """The LSTM over a sequence, gates in the order i, f, g, o:
+
+        i_t = σ(x_t W_i + h_{t-1} U_i + b_i)      f_t = σ(x_t W_f + h_{t-1} U_f + b_f)
+        g_t = tanh(x_t W_g + h_{t-1} U_g + b_g)   o_t = σ(x_t W_o + h_{t-1} U_o + b_o)
+        c_t = f_t * c_{t-1} + i_t * g_t           h_t = o_t * tanh(c_t)
+
+    LSTM(input_size, hidden_size, return_sequences=False, return_state=False, go_backwards=False,
+         impl='fused')
+    Parameters: weight_ih (I, 4H), weight_hh (H, 4H), bias (4H,): 4H*(I + H + 1) values (LSTM(8) on
+    100 features: 3,488). The forget-gate bias starts at 1 (Keras's unit_forget_bias).
+
+    Call: lstm(x, initial_state=None, mask=None), x (N, T, I) = (batch, time, features).
+        initial_state: a tuple (h0, c0), each (N, H); None = the zero state.
+        mask: None or booleans (N, T), True = a real step. A masked step keeps the previous state (h and c)
+            and outputs zeros, so with right-padding h_T, c_T are each row's state at its last real step.
+    Returns, in Keras's order:
+        return_sequences=False:  output (N, H), the last output, which is the final state h_T
+        return_sequences=True:   output (N, T, H), every step's output
+        return_state=True:       a tuple (output, h_T, c_T)      (h before c, as Keras)
+    go_backwards=True reads the sequence from its end (t = T-1 .. 0) and returns the outputs in that
+    PROCESSED order: output[:, k] is the output after reading x[:, T-1-k].
+    To continue a long sequence chunk by chunk (truncated BPTT), pass (h_T.detach(), c_T.detach()) as the
+    next initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
+    """
+
+    kind = "LSTM"
+
+    def __init__(
+        self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
+        go_backwards: bool = False, impl: str = "fused",
+    ) -> None:
+        super().__init__(input_size, hidden_size, "tanh", return_sequences, return_state, go_backwards, impl)
+
+
+class GRU(_Layer):
+    """The GRU over a sequence, gates in the order r, z, n (PyTorch's GRU, Keras's with reset_after=True):
+
+        r_t = σ(x_t W_r + b_ir + h_{t-1} U_r + b_hr)
+        z_t = σ(x_t W_z + b_iz + h_{t-1} U_z + b_hz)
+        n_t = tanh(x_t W_n + b_in + r_t * (h_{t-1} U_n + b_hn))
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    GRU(input_size, hidden_size, return_sequences=False, return_state=False, go_backwards=False,
+        impl='fused')
+    Parameters: weight_ih (I, 3H), weight_hh (H, 3H), bias_ih (3H,), bias_hh (3H,): 3H*(I + H + 2) values
+    (GRU(8) on 100 features: 2,640).
+
+    Call: gru(x, initial_state=None, mask=None), x (N, T, I) = (batch, time, features).
+        initial_state: h0 (N, H); None = the zero state.
+        mask: None or booleans (N, T), True = a real step. A masked step keeps the previous state and
+            outputs zeros, so with right-padding h_T is each row's state at its last real step.
+    Returns, in Keras's order:
+        return_sequences=False:  output (N, H), the last output, which is the final state h_T
+        return_sequences=True:   output (N, T, H), every step's output
+        return_state=True:       a tuple (output, h_T)
+    go_backwards=True reads the sequence from its end (t = T-1 .. 0) and returns the outputs in that
+    PROCESSED order: output[:, k] is the output after reading x[:, T-1-k].
+    To continue a long sequence chunk by chunk (truncated BPTT), pass the last h_T.detach() as the next
+    initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
+    """
+
+    kind = "GRU"
+
+    def __init__(
+        self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
+        go_backwards: bool = False, impl: str = "fused",
+    ) -> None:
+        super().__init__(input_size, hidden_size, "tanh", return_sequences, return_state, go_backwards, impl)
+
+
+# ---- Bidirectional --------------------------------------------------------------------------------------
+
+
+class Bidirectional(Module):
+    """Read the sequence both ways and merge, as Keras's Bidirectional.
+
+    Bidirectional(layer, merge_mode='concat'|'sum'|'ave'|'mul'|None)
+        forward_layer: a copy of `layer` (its current weights);
+        backward_layer: a fresh layer of the same configuration with go_backwards flipped (new weights).
+    The backward layer's outputs come in processed order (last time step first); with return_sequences
+    they are reversed back to time order before merging, so position t of the result sees x[:, :t+1]
+    through the forward half and x[:, t:] through the backward half. Merging:
+        concat -> (..., 2H) [forward, backward];  sum -> fw + bw;  ave -> (fw + bw)/2;  mul -> fw * bw;
+        None -> the two outputs unmerged, (y_fw, y_bw).
+    Returns, in Keras's order:  output, or with return_state a tuple
+        (output, h_fw, h_bw) for RNN/GRU,  (output, h_fw, c_fw, h_bw, c_bw) for LSTM
+        (with merge_mode=None, output is the two tensors y_fw, y_bw in place of one).
+    Call: bi(x, initial_state=None, mask=None); initial_state lists the forward states then the backward
+    ones ([h_fw, h_bw], or [h_fw, c_fw, h_bw, c_bw] for LSTM); the mask goes to both directions.
+    Parameters are named forward_layer.* and backward_layer.*; torch_state_dict() gives torch's
+    bidirectional names (the backward direction with the suffix _reverse). Each direction is an ordinary
+    layer: bi.forward_layer.hidden_grad_norms(), bi.backward_layer.impl = "ref", and so on.
+    """
+
+    def __init__(self, layer: _Layer, merge_mode: str | None = "concat") -> None:
+        super().__init__()
+        if not isinstance(layer, _Layer):
+            raise TypeError(
+                f"Bidirectional wraps an nn.RNN, nn.LSTM or nn.GRU layer, got {type(layer).__name__}"
+            )
+        if merge_mode not in ("concat", "sum", "ave", "mul", None):
+            raise ValueError(f"Bidirectional: merge_mode must be 'concat', 'sum', 'ave', 'mul' or None, "
+                             f"got {merge_mode!r}")
+        cfg = layer._config()
+        self.forward_layer = type(layer)(**cfg).to(layer._dtype)
+        for p_new, p_old in zip(self.forward_layer.parameters(), layer.parameters()):
+            p_new.data[...] = p_old.data
+        self.backward_layer = type(layer)(**{**cfg, "go_backwards": not layer.go_backwards}).to(layer._dtype)
+        self.merge_mode = merge_mode
+        self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
+
+    def forward(self, x: Any, initial_state: Any = None, mask: Any = None) -> Any:
+        """x (N, T, I) -> the merged output, or (output, forward states..., backward states...)."""
+        fw_layer, bw_layer = self.forward_layer, self.backward_layer
+        S = fw_layer._num_states
+        fw_state = bw_state = None
+        if initial_state is not None:
+            if not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2 * S:
+                names = "[h_fw, c_fw, h_bw, c_bw]" if S == 2 else "[h_fw, h_bw]"
+                raise ValueError(f"Bidirectional({type(fw_layer).__name__}): initial_state must be a list "
+                                 f"{names}, got {_describe(initial_state)}")
+            fw_state = tuple(initial_state[:S]) if S == 2 else initial_state[0]
+            bw_state = tuple(initial_state[S:]) if S == 2 else initial_state[S]
+        y_fw = fw_layer(x, initial_state=fw_state, mask=mask)
+        y_bw = bw_layer(x, initial_state=bw_state, mask=mask)
+        states: tuple[Tensor, ...] = ()
+        if self.return_state:
+            (y_fw, *st_fw), (y_bw, *st_bw) = y_fw, y_bw
+            states = (*st_fw, *st_bw)
+        if self.return_sequences:
+            y_bw = y_bw[:, ::-1]  # processed order -> time order
+        if self.merge_mode is None:
+            return (y_fw, y_bw, *states)
+        if self.merge_mode == "concat":
+            y = concatenate([y_fw, y_bw], axis=-1)
+        elif self.merge_mode == "sum":
+            y = y_fw + y_bw
+        elif self.merge_mode == "ave":
+            y = (y_fw + y_bw) * 0.5
+        else:
+            y = y_fw * y_bw
+        return (y, *states) if self.return_state else y
+
+    def torch_state_dict(self, layer_index: int = 0) -> dict[str, np.ndarray]:
+        """torch.nn.RNN/LSTM/GRU(bidirectional=True)'s names: weight_ih_l0 ... and weight_ih_l0_reverse ..."""
+        suffix = f"_l{layer_index}"
+        return {**self.forward_layer._torch_export(suffix),
+                **self.backward_layer._torch_export(suffix + "_reverse")}
+
+    def load_torch_state_dict(
+        self, d: dict[str, Any], nonlinearity: str | None = None, layer_index: int = 0
+    ) -> None:
+        """Load a bidirectional torch model's state_dict: `_l0` keys go forward, `_l0_reverse` backward."""
+        owner = f"Bidirectional({type(self.forward_layer).__name__})"
+        suffix = f"_l{layer_index}"
+        self.forward_layer._check_nonlinearity(nonlinearity, owner)
+        fw = self.forward_layer._torch_arrays(d, suffix, owner)
+        bw = self.backward_layer._torch_arrays(d, suffix + "_reverse", owner)
+        allowed = {k + suffix for k in fw} | {k + suffix + "_reverse" for k in bw}
+        _check_unexpected(d, allowed, layer_index, owner, "")
+        self.forward_layer._torch_import(fw)
+        self.backward_layer._torch_import(bw)
+
+    def extra_repr(self) -> str:
+        return f"merge_mode={self.merge_mode!r}"
+
+
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
