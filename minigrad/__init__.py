@@ -75,4 +75,4 @@ def randn(*shape: int, requires_grad: bool = False, dtype=None) -> Tensor:  # no
     data = default_generator().standard_normal(shape).astype(dtype or np.float32)
     return Tensor(data, requires_grad=requires_grad)
 
-from minigrad import nn, optim  # noqa: E402  (so `minigrad.nn.LSTM` works after `import minigrad`)
+from minigrad import nn, optim  # noqa: E402,F401  (so `minigrad.nn.LSTM` works after `import minigrad`)

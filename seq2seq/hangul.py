@@ -43,7 +43,9 @@ def decompose(ch: str) -> tuple[int, int, int]:
 def compose(initial: int, medial: int, final: int = 0) -> str:
     """Inverse of decompose()."""
     if not (0 <= initial < 19 and 0 <= medial < 21 and 0 <= final < 28):
-        raise ValueError(f"not a Hangul syllable: initial {initial} (0-18), medial {medial} (0-20), final {final} (0-27)")
+        raise ValueError(
+            f"not a Hangul syllable: initial {initial} (0-18), medial {medial} (0-20), final {final} (0-27)"
+        )
     return chr(HANGUL_FIRST + (initial * 21 + medial) * 28 + final)
 
 

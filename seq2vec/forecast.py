@@ -151,7 +151,7 @@ def train(args: argparse.Namespace) -> dict:
     config = dict(cell=args.cell, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
                   window=args.window, target=args.target, log=use_log, series=description)
     data = prepare_forecast(to_model_units(values, use_log), args.window)
-    (Xtr, ytr), (Xva, yva), (Xte, yte) = data.train, data.valid, data.test
+    (Xtr, ytr), (Xva, yva), (Xte, _) = data.train, data.valid, data.test
     ttr, tva = targets_for(Xtr, ytr, args.target), targets_for(Xva, yva, args.target)
     Itr, Iva = inputs_for(Xtr, args.target), inputs_for(Xva, args.target)
 
