@@ -37,24 +37,28 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: Any) -> Any:
-        ts = []
-        for x in inputs:
-            if isinstance(x, Tensor):
-                ts.append(x)
-            else:
-                ts.append(Tensor._wrap(_constant(x, inputs), False))
+        # This runs for every op of every time step, so it is kept lean: list comprehensions rather than
+        # generators, and a direct path for the usual single output.
+        ts = [x if isinstance(x, Tensor) else Tensor._wrap(_constant(x, inputs), False) for x in inputs]
         ys = self.forward(*[t.data for t in ts])
-        needs_grad = autograd_mode.enabled and any(t.requires_grad for t in ts)
-        multi = isinstance(ys, tuple)
-        outs = tuple(Tensor._wrap(y, needs_grad) for y in (ys if multi else (ys,)))
+        needs_grad = autograd_mode.enabled and any([t.requires_grad for t in ts])
+        if not isinstance(ys, tuple):
+            out = Tensor._wrap(ys, needs_grad)
+            if needs_grad:
+                self.inputs = tuple(ts)
+                self._out_meta = [(ys.shape, ys.dtype)]
+                self._grads = None
+                out._ctx = self  # out._idx stays 0
+            return out
+        outs = tuple([Tensor._wrap(y, needs_grad) for y in ys])
         if needs_grad:
             self.inputs = tuple(ts)
-            self._out_meta = [(o.data.shape, o.data.dtype) for o in outs]
+            self._out_meta = [(y.shape, y.dtype) for y in ys]
             self._grads = None
             for i, o in enumerate(outs):
                 o._ctx = self
                 o._idx = i
-        return outs if multi else outs[0]
+        return outs
 
     def release(self) -> None:
         """Drop what forward saved, so memory is freed after backward (unless retain_graph)."""

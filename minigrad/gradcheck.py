@@ -61,16 +61,17 @@ def gradcheck(
 
     for i, t in checked:
         analytic = t.grad if t.grad is not None else np.zeros_like(t.data)
-        numeric = np.zeros_like(t.data)
-        flat = t.data.reshape(-1)  # a view: we perturb the input in place and restore it
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + eps
+        numeric = np.zeros(t.shape)
+        # perturb the input in place and restore it; indexing by position (not through reshape(-1), which
+        # silently copies a non-contiguous array, e.g. a transposed one, so the perturbation would be lost)
+        for k in np.ndindex(t.shape):
+            orig = t.data[k]
+            t.data[k] = orig + eps
             plus = loss_value()
-            flat[k] = orig - eps
+            t.data[k] = orig - eps
             minus = loss_value()
-            flat[k] = orig
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            t.data[k] = orig
+            numeric[k] = (plus - minus) / (2 * eps)
         bad = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
         if bad.any():
             where = tuple(int(j) for j in np.argwhere(bad)[0])

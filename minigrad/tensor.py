@@ -186,16 +186,18 @@ class Tensor:
         root._grads = [None] * len(root._out_meta)
         root._grads[self._idx] = g
         for fn in _topological_order(root):
-            dys = fn._grads
+            dys = fn._grads  # a list is made only when a gradient arrives, so it holds at least one
             fn._grads = None
-            if dys is None or all(d is None for d in dys):
+            if dys is None:  # no gradient reached this op (its outputs lead nowhere near self)
                 if not retain_graph:
                     fn.release()
                 continue
-            dys = [
-                np.zeros(shape, dtype) if d is None else d for d, (shape, dtype) in zip(dys, fn._out_meta)
-            ]
-            dxs = fn.backward(*dys)
+            if len(dys) == 1:
+                dxs = fn.backward(dys[0])
+            else:  # an output no gradient reached contributes zeros
+                dxs = fn.backward(*[
+                    np.zeros(shape, dtype) if d is None else d for d, (shape, dtype) in zip(dys, fn._out_meta)
+                ])
             if not isinstance(dxs, tuple):
                 dxs = (dxs,)
             for t, dx in zip(fn.inputs, dxs):

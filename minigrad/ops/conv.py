@@ -36,7 +36,7 @@ class Conv2d(Function):
         y = self.cols @ w.reshape(F, -1).T + b
         return y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)
 
-    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         # dW = dY^T cols ; db = sum dY ; dcols = dY W, scattered back to the pixels each window read
         (sh, sw), (ph, pw) = self.stride, self.padding
         F, C, kh, kw = self.w.shape
@@ -44,6 +44,8 @@ class Conv2d(Function):
         d2 = dy.transpose(0, 2, 3, 1).reshape(-1, F)
         dw = (d2.T @ self.cols).reshape(self.w.shape)
         db = d2.sum(axis=0)
+        if not self.inputs[0].requires_grad:  # an image batch: skip the GEMM and the scatter below
+            return None, dw, db
         dcols = (d2 @ self.w.reshape(F, -1)).reshape(N, Ho, Wo, C, kh, kw)
         dxp = np.zeros(self.xpshape, dtype=dy.dtype)
         for u in range(kh):  # a loop over kernel offsets (9 for 3x3), each a whole-array add
@@ -92,6 +94,8 @@ def conv2d(
     if weight.ndim != 4 or weight.shape[1] != x.shape[1]:
         raise ValueError(f"conv2d: weight {weight.shape} does not fit input {x.shape} (channels differ)")
     s, p = _pair(stride), _pair(padding)
+    if min(s) < 1 or min(p) < 0:
+        raise ValueError(f"conv2d: stride must be >= 1 and padding >= 0, got stride {s} and padding {p}")
     kh, kw = weight.shape[2:]
     if x.shape[2] + 2 * p[0] < kh or x.shape[3] + 2 * p[1] < kw:
         raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input {x.shape[2:]}")
@@ -110,6 +114,10 @@ def max_pool2d(
     k = _pair(kernel_size)
     s = _pair(stride) if stride is not None else k
     p = _pair(padding)
+    if min(s) < 1 or not (0 <= p[0] <= k[0] // 2 and 0 <= p[1] <= k[1] // 2):
+        # more padding than half a kernel would make windows of padding only, whose max is -inf (as torch)
+        raise ValueError(f"max_pool2d: stride must be >= 1 and padding at most half the kernel {k}, "
+                         f"got stride {s} and padding {p}")
     if x.shape[2] + 2 * p[0] < k[0] or x.shape[3] + 2 * p[1] < k[1]:
         raise ValueError(f"max_pool2d: kernel {k} is larger than the input {x.shape[2:]}")
     return MaxPool2d(k, s, p)(x)

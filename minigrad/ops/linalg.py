@@ -21,15 +21,19 @@ class MatMul(Function):
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         # dA = dY B^T, dB = A^T dY (summed over broadcast batch axes)
         a, b = self.a, self.b
-        if b.ndim == 2 and a.ndim > 2:
+        # a GEMM is skipped for an operand that needs no gradient (the data x in x @ W)
+        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        db = da = None
+        if need_b and b.ndim == 2 and a.ndim > 2:
             # shared weight: one big GEMM over all batch rows instead of a batched one + sum
             db = a.reshape(-1, a.shape[-1]).T @ dy.reshape(-1, dy.shape[-1])
-        else:
+        elif need_b:
             db = unbroadcast(np.swapaxes(a, -1, -2) @ dy, b.shape)
-        da = unbroadcast(dy @ np.swapaxes(b, -1, -2), a.shape)
+        if need_a:
+            da = unbroadcast(dy @ np.swapaxes(b, -1, -2), a.shape)
         return da, db
 
 

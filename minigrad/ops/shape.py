@@ -20,7 +20,9 @@ class Reshape(Function):
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) to {self.shape}") from None
+            raise ValueError(
+                f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) to {self.shape}"
+            ) from None
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy.reshape(self.in_shape)  # reshape back
@@ -187,6 +189,8 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def split(x: Tensor, sections: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
     """Split into pieces of `sections` elements (an int), or of the listed sizes (a list), as torch.split."""
+    if isinstance(sections, (int, np.integer)) and sections < 1:
+        raise ValueError(f"split: the piece size must be a positive integer, got {sections}")
     out = Split(sections, axis)(x)
     return out if isinstance(out, tuple) else (out,)
 
