@@ -40,6 +40,7 @@ from minigrad.ops import (
     where,
 )
 from minigrad.random import get_rng_state, manual_seed, set_rng_state
+from minigrad.threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -47,7 +48,7 @@ __all__ = [
     "Tensor", "tensor", "autograd_mode", "no_grad", "enable_grad", "is_grad_enabled", "Function", "functional",
     "broadcast_to", "cat", "clip", "concatenate", "exp", "log", "masked_fill", "matmul", "maximum",
     "minimum", "permute", "relu", "reshape", "sigmoid", "split", "sqrt", "squeeze", "stack", "tanh",
-    "transpose", "unsqueeze", "where", "manual_seed", "get_rng_state", "set_rng_state",
+    "transpose", "unsqueeze", "where", "manual_seed", "get_rng_state", "set_rng_state", "set_num_threads", "get_num_threads",
     "gradcheck", "GradcheckError", "zeros", "ones", "randn", "save", "load", "CheckpointError",
 ]
 

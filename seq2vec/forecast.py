@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--clip", type=float, default=1.0, help="clip the global gradient norm to this (0: off)")
     t.add_argument("--patience", type=int, default=60, help="stop after this many epochs without a better valid loss")
     t.add_argument("--seed", type=int, default=0, help="random seed: the same seed repeats a run bit for bit")
+    t.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads for NumPy; small recurrent models run fastest with 1")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out (last.npz)")
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, default=Path("runs/forecast"), help="folder for checkpoints, CSV, plot")
@@ -245,6 +247,7 @@ def report(args, model, data, use_log, history, wall, config, out) -> dict:  # n
         ax1.axvline(data.bounds[0], ls=":", color="k")
         ax1.axvline(data.bounds[1], ls="--", color="k")
         ax1.set_title("prediction vs truth (dotted: valid starts, dashed: test starts)")
+        ax1.set_xlabel("time step")
         ax1.legend()
         ax2.plot(history["train"], label="train MSE")
         ax2.plot(history["valid"], label="valid MSE")
@@ -291,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) < 1:
             print(f"error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
+    if args.threads < 1:
+        print("error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    minigrad.set_num_threads(args.threads)
     if args.target == "delta" and args.window < 2:
         print("error: --target delta needs --window of at least 2 (it feeds the window's changes)", file=sys.stderr)
         return 2

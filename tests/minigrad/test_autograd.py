@@ -316,3 +316,16 @@ def test_rng_state_round_trip() -> None:
     np.testing.assert_array_equal(mg.randn(6).data, a)
     with pytest.raises(ValueError, match="non-negative integer"):
         mg.manual_seed(-1)
+
+
+def test_set_num_threads_changes_the_blas_limit():
+    import minigrad
+
+    before = minigrad.get_num_threads()
+    try:
+        minigrad.set_num_threads(1)
+        assert minigrad.get_num_threads() == 1
+    finally:
+        minigrad.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive integer"):
+        minigrad.set_num_threads(0)
