@@ -23,6 +23,12 @@ ends at least GAP_FRACTION * size pixels before the reference's box begins along
 the centres' offset across that axis is at most DOMINANCE times their offset along it (the direction is
 clearly horizontal or vertical). Boxes of any two shapes never overlap.
 
+One caption per picture: "a red circle to the left of a blue square" and "a blue square to the right of a
+red circle" show the same picture, and no model can tell from the pixels which was meant, so a scene is
+always described CANONICALLY (canonical_scene): the relation is the first of left, above, right, below
+that some shape holds towards every other shape, that shape is the subject, and the references follow the
+colour order of COLOURS. true_captions(scene) lists every true description, for a looser score.
+
 Compositional generalisation: the colour-shape pairs in HELDOUT_PAIRS never occur in the train, valid and
 test splits; the `heldout` split contains at least one of them in every image. Every colour and every
 kind still occurs in training, in other combinations.
@@ -238,7 +244,7 @@ def sample_scene(rng: np.random.Generator, size: int = 32, heldout: bool = False
             if centres is not None:
                 shapes = tuple(Shape(kind, colour, s, (float(cx), float(cy)), float(r))
                                for (colour, kind), s, (cx, cy), r in zip(pairs, sizes, centres, radii))
-                return Scene(size, shapes, relation)
+                return canonical_scene(Scene(size, shapes, relation))
     raise RuntimeError(f"could not place {n} shapes with relation {relation!r} in a {size}x{size} image")
 
 
@@ -339,6 +345,42 @@ def _make_split(name: str, n: int, rng: np.random.Generator, size: int, lang: st
     for i, scene in enumerate(scenes):
         images[i] = render(scene, noise, rng)
     return Split(name, images, [caption(s, lang) for s in scenes], scenes)
+
+
+RELATION_PREFERENCE = ("left", "above", "right", "below")  # canonical description: the first that holds
+
+
+def canonical_scene(scene: Scene) -> Scene:
+    """The scene re-described canonically: one fixed caption per picture.
+
+    Relation: the first of RELATION_PREFERENCE for which some shape stands in it to every other shape
+    (that shape becomes the subject); references sorted by their colour's position in COLOURS.
+    """
+    if len(scene.shapes) == 1:
+        return scene
+    colour_rank = {c: i for i, c in enumerate(COLOURS)}
+    for relation in RELATION_PREFERENCE:
+        for i, subject in enumerate(scene.shapes):
+            others = [s for j, s in enumerate(scene.shapes) if j != i]
+            if all(relation_holds(subject, o, relation, scene.image_size) for o in others):
+                others.sort(key=lambda s: colour_rank[s.colour])
+                return Scene(scene.image_size, (subject, *others), relation)
+    # unreachable for generated scenes: the generator's own description always holds
+    raise ValueError(f"no relation holds between the shapes of scene {scene}")
+
+
+def true_captions(scene: Scene, lang: str) -> set[str]:
+    """Every caption that truly describes the scene: each valid subject and relation, each reference order."""
+    if len(scene.shapes) == 1:
+        return {caption(scene, lang)}
+    found = set()
+    for relation in RELATIONS:
+        for i, subject in enumerate(scene.shapes):
+            others = [s for j, s in enumerate(scene.shapes) if j != i]
+            if all(relation_holds(subject, o, relation, scene.image_size) for o in others):
+                for refs in (others, others[::-1]):
+                    found.add(caption(Scene(scene.image_size, (subject, *refs), relation), lang))
+    return found
 
 
 def make_dataset(n_train: int, n_valid: int, n_test: int, size: int = 32, seed: int = 0, lang: str = "en",
