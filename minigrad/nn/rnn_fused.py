@@ -22,24 +22,29 @@ Options (given to the constructor; one Function instance per call, like every op
 After backward, `fn.dh_norms` (T,) holds ||dL/dh_t|| (the total gradient reaching the state produced at
 input position t: from hs and through the recurrence), to plot vanishing gradients.
 
-How it is fast (measured in benchmarks/rnn.py, background in /work/shared/PERF.md):
-  * the input projection x W_ih + b of all T steps is one matrix multiplication before the time loop;
-    each step then needs one (N, H) @ (H, G*H) product for all its gates at once;
-  * inside, everything is time-major (T, N, ...), so one step's slice [k] is one contiguous block;
-  * the gates are stored in an order that makes the sigmoid gates one slice (LSTM o, i, f, g), and
-    sigmoid(a) = 0.5 tanh(0.5 a) + 0.5 with the 0.5 inside folded into those gates' weight columns, so
-    one tanh call covers all four LSTM gates and never overflows;
-  * every elementwise step writes into preallocated arrays (out=), and those arrays are reused by the
-    next call with the same shapes (the workspace pool below) instead of being allocated again;
-  * dW_ih, dW_hh are one matrix multiplication each over all steps after the loop, db one sum; dx is
+How it is fast (measured with benchmarks/rnn.py; background in /work/shared/PERF.md):
+  * x W_ih + b for all T steps is one matrix multiplication (GEMM) before the time loop (the bias rides
+    in it as a row of the weights, against a column of ones in x); each step then needs one GEMM for all
+    its gates, h_{t-1} W_hh (N, H) @ (H, G*H);
+  * inside, arrays are time-major (T, N, ...), and the gates are kept GATE-MAJOR: A[k, j] is gate j of step
+    k, one contiguous (N, H) block. NumPy's elementwise calls on column slices of an (N, 4H) array
+    (a[:, H:2H]) are 3-5x slower than on contiguous blocks, and a step makes a dozen of them. The GEMM
+    writes (N, G*H) rows; the first elementwise call of the step (the tanh) reads them as (G, N, H) and
+    writes gate-major, so the reordering costs no extra call;
+  * the sigmoid gates come first (LSTM i, f, o, then g; GRU r, z), and sigmoid(a) = 0.5 tanh(0.5 a) + 0.5
+    with the 0.5 inside folded into those gates' weights: one tanh call covers all four LSTM gates (GRU:
+    r and z together, n after them since it needs r), and it never overflows;
+  * every elementwise step writes into preallocated arrays (out=), reused by the next call with the same
+    shapes (the workspace pool below) instead of being allocated again;
+  * backward writes the gates' gradients into one row-major (T, N, G*H) array: dh_prev is one GEMM per
+    step, dW_ih (with db as its extra row) and dW_hh one GEMM each over all steps after the loop; dx is
     computed only if x requires a gradient.
-The public weight layout never changes: the permutation and scaling happen on copies inside forward,
-and the gradients are mapped back to the public layout.
+The public weight layout never changes: the rearranging and scaling happen on copies inside forward, and
+the gradients are mapped back to the public layout.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -59,11 +64,12 @@ class _WorkspacePool:
     backward may still need it and gives it back in release(), i.e. after backward. A forward that runs
     while the last workspace is still held (two stacked layers, or two forwards before one backward) does
     not find a free one and gets new arrays: nothing a pending backward needs is ever overwritten.
-    Nothing in a workspace is ever returned to the caller. At most `max_free` free workspaces are kept.
+    Nothing in a workspace is ever returned to the caller. Free workspaces are kept up to `max_free` of
+    them and `max_bytes` in all, the oldest dropped first (e.g. shapes of a sequence length not seen again).
     """
 
-    def __init__(self, max_free: int = 8) -> None:
-        self.max_free = max_free
+    def __init__(self, max_free: int = 8, max_bytes: int = 256 * 2**20) -> None:
+        self.max_free, self.max_bytes = max_free, max_bytes
         self._free: list[tuple[tuple[Any, ...], dict[str, np.ndarray]]] = []
 
     def take(self, key: tuple[Any, ...], shapes: dict[str, tuple[int, ...]], dtype: np.dtype) -> dict:
@@ -75,8 +81,11 @@ class _WorkspacePool:
 
     def give_back(self, key: tuple[Any, ...], ws: dict[str, np.ndarray]) -> None:
         self._free.append((key, ws))
-        if len(self._free) > self.max_free:
-            self._free.pop(0)  # the oldest: probably a shape that is not coming back
+        while len(self._free) > self.max_free or (len(self._free) > 1 and self.nbytes() > self.max_bytes):
+            self._free.pop(0)
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for _, ws in self._free for a in ws.values())
 
     def clear(self) -> None:
         self._free.clear()
@@ -121,23 +130,47 @@ def _as_mask(mask: Any) -> np.ndarray | None:
     return m
 
 
-def _time_major(x: np.ndarray, reverse: bool, out: np.ndarray) -> np.ndarray:
-    """out[k] = x[:, t] for the k-th step processed (t = k, or T-1-k when reverse): (N, T, I) -> (T, N, I)."""
+def _inputs_with_ones(x: np.ndarray, reverse: bool, out: np.ndarray) -> np.ndarray:
+    """out[k] = [x[:, t], 1] for the k-th step run (t = k, or T-1-k when reverse): (N, T, I) -> (T, N, I+1).
+
+    The column of ones carries the bias through the input GEMM, [x, 1] @ [W_ih; b] = x W_ih + b, and its
+    gradient back: the last row of [X, 1]^T @ da is Σ_t da_t = db. No separate pass over the big arrays.
+    """
     xt = x.transpose(1, 0, 2)
-    np.copyto(out, xt[::-1] if reverse else xt)
+    np.copyto(out[..., :-1], xt[::-1] if reverse else xt)
+    out[..., -1] = 1
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _gate_order(public: tuple[str, ...], internal: tuple[str, ...], H: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices: W[:, perm] puts the gates in internal order; W_int[:, inv] puts them back."""
-    perm = np.concatenate([np.arange(H) + public.index(gate) * H for gate in internal])
-    return perm, np.argsort(perm)
+def _gate_columns(W: np.ndarray, order: list[int], scale: np.ndarray) -> np.ndarray:
+    """(K, G*H) with gate j in columns j*H..(j+1)*H -> a copy with the gates in `order`, gate j * scale[j]."""
+    K, G = W.shape[0], len(order)
+    return (W.reshape(K, G, -1)[:, order] * scale[:, None]).reshape(K, -1)
 
 
-def _gate_scale(internal: tuple[str, ...], sigmoid_gates: str, H: int, dtype: np.dtype) -> np.ndarray:
-    """0.5 on the columns of the sigmoid gates, 1 elsewhere: σ(a) = 0.5 tanh(0.5 a) + 0.5."""
-    return np.repeat([0.5 if g in sigmoid_gates else 1.0 for g in internal], H).astype(dtype)
+def _gates(a: np.ndarray, G: int) -> np.ndarray:
+    """A row-major (N, G*H) view as gate-major (G, N, H): gate j is [j], without copying."""
+    N = a.shape[0]
+    return a.reshape(N, G, -1).transpose(1, 0, 2)
+
+
+def _rows_in_order(W: np.ndarray, order: list[int]) -> np.ndarray:
+    """W^T (G*H, K) as a contiguous copy, its row blocks in the gate `order`: the backward's dh = da W^T.
+
+    Transposed gate by gate: NumPy's transposing copy of a whole (256, 1024) float32 array takes ~20x longer
+    (its power-of-two row stride keeps hitting the same cache sets).
+    """
+    H = W.shape[1] // len(order)
+    return np.concatenate([W[:, j * H:(j + 1) * H].T for j in order])
+
+
+def _to_public(g: np.ndarray, order: list[int]) -> np.ndarray:
+    """A gradient (..., G*H) whose gate blocks are in `order` -> a new array in the public gate order."""
+    H = g.shape[-1] // len(order)
+    out = np.empty_like(g)
+    for j, gate in enumerate(order):
+        out[..., gate * H:(gate + 1) * H] = g[..., j * H:(j + 1) * H]
+    return out
 
 
 class _Sequence(Function):
@@ -158,7 +191,7 @@ class _Sequence(Function):
         return super().__call__(*inputs)
 
     def _steps_mask(self, N: int, T: int, dtype: np.dtype) -> None:
-        """The mask in step order, k = 0..T-1 as the steps run (None if every step is real).
+        """The mask in step order, k = 0..T-1 as the steps run (all None if every step is real).
 
         self.real (T, N, 1) float: 1 = real step;  self.padded (T, N, 1) bool: True = masked;
         self.partial (T,) bool: the step has at least one masked row (only those need extra work).
@@ -176,6 +209,10 @@ class _Sequence(Function):
         self.padded = ~steps[:, :, None]
         self.partial = self.padded.any(axis=(1, 2))
 
+    def _masked_steps(self, T: int) -> list[bool]:
+        """[k] = step k has a masked row (a plain list: read once per step in the loops)."""
+        return [False] * T if self.partial is None else self.partial.tolist()
+
     def _outputs(self, Hb: np.ndarray) -> np.ndarray:
         """hs (N, T, H) from the time-major states Hb[1:], 0 at masked steps: a new array, the caller's."""
         states = Hb[1:].transpose(1, 0, 2)
@@ -184,12 +221,15 @@ class _Sequence(Function):
         return states * self.real.transpose(1, 0, 2)
 
     def _output_grad(self, dhs: np.ndarray) -> np.ndarray:
-        """dhs with the masked steps zeroed: a masked step's output is the constant 0, not the state."""
+        """The gradient reaching the states from hs: dhs (N, T, H), 0 at masked steps (their output is 0)."""
         return dhs if self.real is None else dhs * self.real.transpose(1, 0, 2)
 
-    def _store_dh_norms(self, sq: np.ndarray) -> None:
-        """sq[k] = ||dh||² at step k (step order) -> self.dh_norms indexed by input position t."""
-        norms = np.sqrt(sq)
+    def _store_dh_norms(self, dH: np.ndarray) -> None:
+        """dH[k] = dh of step k (T, N, H) -> self.dh_norms[t] = ||dh|| at input position t, as float64."""
+        T = dH.shape[0]
+        flat = dH.reshape(T, -1)
+        sq = (flat[:, None, :] @ flat[:, :, None]).ravel()  # row-wise dot products: ||dh_k||², one call
+        norms = np.sqrt(sq.astype(np.float64))
         self.dh_norms = norms[::-1].copy() if self.reverse else norms
 
     def _input_grad(self, dXt: np.ndarray) -> np.ndarray:
@@ -202,6 +242,13 @@ class _Sequence(Function):
         inputs = self.__dict__.get("inputs")
         return inputs is None or inputs[i].requires_grad
 
+    def _done_forward(self, key: tuple[Any, ...], ws: dict[str, np.ndarray]) -> None:
+        """Keep the workspace for backward, or give it back at once when no backward can come."""
+        if self._for_backward:
+            self._ws_key, self._ws = key, ws
+        else:
+            _POOL.give_back(key, ws)
+
     def release(self) -> None:
         """Give the workspace back to the pool and drop everything else, but keep dh_norms for the layer."""
         ws = self.__dict__.get("_ws")
@@ -211,13 +258,6 @@ class _Sequence(Function):
         super().release()
         if norms is not None:
             self.dh_norms = norms
-
-    def _done_forward(self, key: tuple[Any, ...], ws: dict[str, np.ndarray]) -> None:
-        """Keep the workspace for backward, or give it back at once when no backward can come."""
-        if self._for_backward:
-            self._ws_key, self._ws = key, ws
-        else:
-            _POOL.give_back(key, ws)
 
 
 # ---- simple RNN -----------------------------------------------------------------------------------------
@@ -249,15 +289,16 @@ class RNNSequence(_Sequence):
             _check_shape(self.cell, name, arr, shape, x.dtype)
         self._steps_mask(N, T, x.dtype)
         key = ("rnn", N, T, I, H, x.dtype)
-        ws = _POOL.take(key, {"Xt": (T, N, I), "Hb": (T + 1, N, H), "hW": (N, H)}, x.dtype)
+        ws = _POOL.take(key, {"Xt": (T, N, I + 1), "Hb": (T + 1, N, H), "hW": (N, H)}, x.dtype)
         Xt, Hb, hW = ws["Xt"], ws["Hb"], ws["hW"]
-        # Hb[0] = h0, Hb[k+1] = the state after step k (time-major, so Hb[:T] are the h_{t-1} of dW_hh)
+        # Hb[0] = h0, Hb[k+1] = the state after step k (so Hb[:T] are the h_{t-1} that dW_hh needs)
 
-        _time_major(x, self.reverse, Xt)
-        np.matmul(Xt.reshape(T * N, I), W_ih, out=Hb[1:].reshape(T * N, H))  # x_t W_ih, all steps at once
-        Hb[1:] += b                                                            #   + b
+        _inputs_with_ones(x, self.reverse, Xt)
+        Wb = np.concatenate([W_ih, b[None, :]])                                # [W_ih; b] (I+1, H)
+        np.matmul(Xt.reshape(T * N, I + 1), Wb, out=Hb[1:].reshape(T * N, H))  # x_t W_ih + b, all steps
         Hb[0] = h0
         relu = self.nonlinearity == "relu"
+        masked = self._masked_steps(T)
         for k in range(T):
             h = Hb[k + 1]
             np.matmul(Hb[k], W_hh, out=hW)  # h_{t-1} W_hh
@@ -266,7 +307,7 @@ class RNNSequence(_Sequence):
                 np.maximum(h, 0, out=h)      # h_t = relu(a_t)
             else:
                 np.tanh(h, out=h)            # h_t = tanh(a_t)
-            if self.partial is not None and self.partial[k]:
+            if masked[k]:
                 np.copyto(h, Hb[k], where=self.padded[k])  # masked rows: h_t = h_{t-1}
 
         self.W_ih, self.W_hh, self.x_shape = W_ih, W_hh, x.shape
@@ -285,37 +326,37 @@ class RNNSequence(_Sequence):
         H = self.W_hh.shape[0]
         Xt, Hb = self._ws["Xt"], self._ws["Hb"]
         bkey = ("rnn-back", N, T, H, dh_T.dtype)
-        bws = _POOL.take(bkey, {"dA": (T, N, H), "dh": (N, H), "dh_next": (N, H)}, dh_T.dtype)
-        dA, dh, dh_next = bws["dA"], bws["dh"], bws["dh_next"]
-        W_hhT = np.ascontiguousarray(self.W_hh.T)  # a contiguous W^T makes the per-step GEMM ~20% faster
+        bws = _POOL.take(bkey, {"dH": (T, N, H), "dA": (T, N, H), "dh_next": (N, H)}, dh_T.dtype)
+        dH, dA, dh_next = bws["dH"], bws["dA"], bws["dh_next"]
+        W_hhT = _rows_in_order(self.W_hh, [0])  # a contiguous W^T makes the per-step matmul ~20% faster
         dhs = self._output_grad(dhs)
-        sq = np.empty(T)
         relu = self.nonlinearity == "relu"
 
         np.copyto(dh_next, dh_T)
+        masked = self._masked_steps(T)
         for k in range(T - 1, -1, -1):
             h, da = Hb[k + 1], dA[k]
+            dh = dH[k]                      # (kept for dh_norms)
             np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
-            sq[k] = np.vdot(dh, dh)
             if relu:
-                np.greater(h, 0, out=da)        # relu' = [h_t > 0]
+                np.greater(h, 0, out=da)     # relu' = [h_t > 0]
             else:
                 np.multiply(h, h, out=da)
-                np.subtract(1, da, out=da)      # tanh' = 1 - h_t²
-            da *= dh                            # da = dh * act'
-            if self.partial is not None and self.partial[k]:
+                np.subtract(1, da, out=da)   # tanh' = 1 - h_t²
+            da *= dh                         # da = dh * act'
+            if masked[k]:
                 da *= self.real[k]                            # masked rows: no gradient to the weights
                 np.matmul(da, W_hhT, out=dh_next)             # dh_prev = da W_hh^T
                 np.copyto(dh_next, dh, where=self.padded[k])  # masked rows: dh_prev = dh
             else:
                 np.matmul(da, W_hhT, out=dh_next)             # dh_prev = da W_hh^T
 
-        self._store_dh_norms(sq)
+        self._store_dh_norms(dH)
         dA2 = dA.reshape(T * N, H)
-        dW_ih = Xt.reshape(T * N, I).T @ dA2            # dW_ih = Σ_t x_t^T da_t
+        dWb = Xt.reshape(T * N, I + 1).T @ dA2          # [dW_ih; db] = Σ_t [x_t, 1]^T da_t
+        dW_ih, db = dWb[:I], dWb[I]
         dW_hh = Hb[:T].reshape(T * N, H).T @ dA2        # dW_hh = Σ_t h_{t-1}^T da_t
-        db = dA2.sum(axis=0)                            # db = Σ_t da_t
-        dx = self._input_grad((dA2 @ self.W_ih.T).reshape(T, N, I)) if self._needs(0) else None
+        dx = self._input_grad((dA2 @ self.W_ih.T).reshape(T, N, I)) if self._needs(0) else None  # da W_ih^T
         dh0 = dh_next.copy()
         _POOL.give_back(bkey, bws)
         return dx, dh0, dW_ih, dW_hh, db
@@ -323,8 +364,9 @@ class RNNSequence(_Sequence):
 
 # ---- LSTM -----------------------------------------------------------------------------------------------
 
-_LSTM_PUBLIC = ("i", "f", "g", "o")
-_LSTM_INTERNAL = ("o", "i", "f", "g")  # the sigmoid gates o, i, f are one slice [0:3H]; i, f, g are [H:4H]
+# Public gate order i, f, g, o (columns of W_ih, W_hh, b). Inside, the sigmoid gates come first: i, f, o, g.
+_LSTM_ORDER = [0, 1, 3, 2]
+_LSTM_HALF = np.array([0.5, 0.5, 0.5, 1.0])  # σ(a) = 0.5 tanh(a/2) + 0.5: the /2 goes into the weights
 
 
 class LSTMSequence(_Sequence):
@@ -353,34 +395,37 @@ class LSTMSequence(_Sequence):
             _check_shape(self.cell, name, arr, shape, x.dtype)
         self._steps_mask(N, T, x.dtype)
         key = ("lstm", N, T, I, H, x.dtype)
-        ws = _POOL.take(key, {"Xt": (T, N, I), "A": (T, N, 4 * H), "Hb": (T + 1, N, H), "Cb": (T + 1, N, H),
-                              "TC": (T, N, H), "hW": (N, 4 * H), "ig": (N, H)}, x.dtype)
-        Xt, A, Hb, Cb, TC, hW, ig = (ws[n] for n in ("Xt", "A", "Hb", "Cb", "TC", "hW", "ig"))
-        # A[k] = the gates of step k, [o | i | f | g]; Hb[k+1], Cb[k+1] = h_t, c_t; TC[k] = tanh(c_t)
+        ws = _POOL.take(key, {"Xt": (T, N, I + 1), "P": (T, N, 4 * H), "A": (T, 4, N, H), "hW": (N, 4 * H),
+                              "Hb": (T + 1, N, H), "Cb": (T + 1, N, H), "TC": (T, N, H), "ig": (N, H)},
+                        x.dtype)
+        Xt, P, A, hW, Hb, Cb, TC, ig = (ws[n] for n in ("Xt", "P", "A", "hW", "Hb", "Cb", "TC", "ig"))
+        # P[k] = x W + b of step k (N, 4H), row-major as the matmul writes it;  A[k] = the gates i, f, o, g
+        # of step k, gate-major (4, N, H);  Hb[k+1], Cb[k+1] = h_t, c_t (Hb[0], Cb[0] = h0, c0);
+        # TC[k] = tanh(c_t)
 
-        perm, _ = _gate_order(_LSTM_PUBLIC, _LSTM_INTERNAL, H)
-        half = _gate_scale(_LSTM_INTERNAL, "oif", H, x.dtype)
-        Wx, Wh, bx = W_ih[:, perm] * half, W_hh[:, perm] * half, b[perm] * half  # halved: tanh(a/2) below
+        half = _LSTM_HALF.astype(x.dtype)
+        Wb = _gate_columns(np.concatenate([W_ih, b[None, :]]), _LSTM_ORDER, half)  # [W_ih; b] (I+1, 4H)
+        Wh = _gate_columns(W_hh, _LSTM_ORDER, half)                                # (H, 4H)
 
-        _time_major(x, self.reverse, Xt)
-        np.matmul(Xt.reshape(T * N, I), Wx, out=A.reshape(T * N, 4 * H))  # x_t W_ih, all steps at once
-        A += bx                                                              #   + b
+        _inputs_with_ones(x, self.reverse, Xt)
+        np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 4 * H))  # x_t W_ih + b, all steps
         Hb[0], Cb[0] = h0, c0
+        masked = self._masked_steps(T)
         for k in range(T):
             a, c, h, tc = A[k], Cb[k + 1], Hb[k + 1], TC[k]
-            o, i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            np.matmul(Hb[k], Wh, out=hW)  # h_{t-1} W_hh, all four gates in one product
-            a += hW                        # a = x W + h U + b  (halved for o, i, f)
-            np.tanh(a, out=a)              # g = tanh(a_g);  tanh(a/2) for o, i, f
-            sig = a[:, :3 * H]
+            np.matmul(Hb[k], Wh, out=hW)   # h_{t-1} W_hh: all four gates in one GEMM
+            P[k] += hW                     # x W + b + h U  (halved for i, f, o)
+            np.tanh(_gates(P[k], 4), out=a)  # g = tanh(a_g); tanh(a/2) for i, f, o; now gate-major
+            sig = a[:3]
             sig *= 0.5
-            sig += 0.5                     # o, i, f = σ(a) = 0.5 tanh(a/2) + 0.5
+            sig += 0.5                     # i, f, o = σ(a) = 0.5 tanh(a/2) + 0.5
+            i, f, o, g = a
             np.multiply(f, Cb[k], out=c)   # c_t = f * c_{t-1}
             np.multiply(i, g, out=ig)
             c += ig                        #       + i * g
             np.tanh(c, out=tc)
             np.multiply(o, tc, out=h)      # h_t = o * tanh(c_t)
-            if self.partial is not None and self.partial[k]:
+            if masked[k]:
                 np.copyto(h, Hb[k], where=self.padded[k])  # masked rows keep their state:
                 np.copyto(c, Cb[k], where=self.padded[k])  # h_t = h_{t-1}, c_t = c_{t-1}
 
@@ -390,7 +435,7 @@ class LSTMSequence(_Sequence):
 
     def backward(self, dhs: np.ndarray, dh_T: np.ndarray, dc_T: np.ndarray) -> tuple[np.ndarray | None, ...]:
         """Back through time. dh = the total gradient reaching h_t (from hs[:, t] and from step t+1),
-        dc_next = the gradient reaching c_t from step t+1; with the gates a = [o, i, f, g] of step t:
+        dc_next = the gradient reaching c_t from step t+1; with the gates i, f, g, o of step t:
 
             dc      = dh * o * (1 - tanh²(c_t)) + dc_next      (h_t = o tanh(c_t))
             da_o    = dh * tanh(c_t)  * o (1 - o)              (σ' = σ(1 - σ))
@@ -406,53 +451,55 @@ class LSTMSequence(_Sequence):
         H = self.W_hh.shape[0]
         Xt, A, Hb, Cb, TC = (self._ws[n] for n in ("Xt", "A", "Hb", "Cb", "TC"))
         bkey = ("lstm-back", N, T, H, dh_T.dtype)
-        bws = _POOL.take(bkey, {"dA": (T, N, 4 * H), "act": (N, 4 * H), "dh": (N, H), "dc": (N, H),
-                                "dh_next": (N, H), "dc_next": (N, H), "tmp": (N, H)}, dh_T.dtype)
-        dA, act, dh, dc, dh_next, dc_next, tmp = (
-            bws[n] for n in ("dA", "act", "dh", "dc", "dh_next", "dc_next", "tmp"))
-        perm, inv = _gate_order(_LSTM_PUBLIC, _LSTM_INTERNAL, H)
-        W_hhT = self.W_hh.T[perm]  # (4H, H) contiguous, rows in internal gate order: dh_prev = da W_hh^T
+        bws = _POOL.take(bkey, {"dH": (T, N, H), "dA": (T, N, 4 * H), "dgate": (4, N, H), "act": (4, N, H),
+                                "dc": (N, H), "dh_next": (N, H), "dc_next": (N, H), "tmp": (N, H)},
+                        dh_T.dtype)
+        dH, dA, dgate, act, dc, dh_next, dc_next, tmp = (
+            bws[n] for n in ("dH", "dA", "dgate", "act", "dc", "dh_next", "dc_next", "tmp"))
+        W_hhT = _rows_in_order(self.W_hh, _LSTM_ORDER)  # (4H, H), row blocks i, f, o, g like dA's columns
         dhs = self._output_grad(dhs)
-        sq = np.empty(T)
+        di, df, do, dg = dgate
 
         np.copyto(dh_next, dh_T)
         np.copyto(dc_next, dc_T)
+        masked = self._masked_steps(T)
         for k in range(T - 1, -1, -1):
-            a, da, tc = A[k], dA[k], TC[k]
-            o, i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            np.add(dhs[:, k], dh_next, out=dh)         # dh = ∂L/∂h_t from the output + from step t+1
-            sq[k] = np.vdot(dh, dh)
-            np.multiply(dh, tc, out=da[:, :H])          # do = dh * tanh(c)
+            a, tc = A[k], TC[k]
+            i, f, o, g = a
+            dh = dH[k]                      # (kept for dh_norms)
+            np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
+            np.multiply(dh, tc, out=do)      # do = dh * tanh(c)
             np.multiply(tc, tc, out=tmp)
-            np.subtract(1, tmp, out=tmp)                # 1 - tanh²(c)
+            np.subtract(1, tmp, out=tmp)     # 1 - tanh²(c)
             np.multiply(dh, o, out=dc)
             dc *= tmp
-            dc += dc_next                               # dc = dh * o * (1 - tanh²(c)) + dc_next
-            np.multiply(dc, g, out=da[:, H:2 * H])      # di = dc * g
-            np.multiply(dc, Cb[k], out=da[:, 2 * H:3 * H])  # df = dc * c_{t-1}
-            np.multiply(dc, i, out=da[:, 3 * H:])       # dg = dc * i
-            np.multiply(a, a, out=act)                  # [o², i², f², g²]
-            np.subtract(a[:, :3 * H], act[:, :3 * H], out=act[:, :3 * H])  # σ' = σ - σ² for o, i, f
-            np.subtract(1, act[:, 3 * H:], out=act[:, 3 * H:])              # tanh' = 1 - g²
-            da *= act                                   # da = d(gate) * gate'(a)
-            if self.partial is not None and self.partial[k]:
-                real, padded = self.real[k], self.padded[k]
-                da *= real                                         # masked rows: no gradient to the weights
-                np.multiply(dc, f, out=dc_next, where=~padded)     # dc_prev = dc * f; masked rows keep dc_next
-                np.matmul(da, W_hhT, out=dh_next)                  # dh_prev = da W_hh^T
-                np.copyto(dh_next, dh, where=padded)               # masked rows: dh_prev = dh
+            dc += dc_next                    # dc = dh * o * (1 - tanh²(c)) + dc_next
+            np.multiply(dc, g, out=di)       # di = dc * g
+            np.multiply(dc, Cb[k], out=df)   # df = dc * c_{t-1}
+            np.multiply(dc, i, out=dg)       # dg = dc * i
+            np.multiply(a, a, out=act)       # i², f², o², g²
+            np.subtract(a[:3], act[:3], out=act[:3])  # σ' = σ - σ² for i, f, o
+            np.subtract(1, act[3], out=act[3])        # tanh' = 1 - g²
+            if masked[k]:
+                act *= self.real[k]                                  # masked rows: da = 0
+                np.multiply(dc, f, out=dc_next, where=~self.padded[k])  # dc_prev = dc * f; masked: dc_next
             else:
-                np.multiply(dc, f, out=dc_next)                    # dc_prev = dc * f
-                np.matmul(da, W_hhT, out=dh_next)                  # dh_prev = da W_hh^T
+                np.multiply(dc, f, out=dc_next)                      # dc_prev = dc * f
+            act *= dgate                                             # da = d(gate) * gate'(a)
+            np.copyto(_gates(dA[k], 4), act)                         # into the row-major dA[k] (N, 4H)
+            np.matmul(dA[k], W_hhT, out=dh_next)                     # dh_prev = da W_hh^T
+            if masked[k]:
+                np.copyto(dh_next, dh, where=self.padded[k])         # masked rows: dh_prev = dh
 
-        self._store_dh_norms(sq)
+        self._store_dh_norms(dH)
         dA2 = dA.reshape(T * N, 4 * H)
-        dW_ih = (Xt.reshape(T * N, I).T @ dA2)[:, inv]      # dW_ih = Σ_t x_t^T da_t, back to i, f, g, o
-        dW_hh = (Hb[:T].reshape(T * N, H).T @ dA2)[:, inv]  # dW_hh = Σ_t h_{t-1}^T da_t
-        db = dA2.sum(axis=0)[inv]                            # db = Σ_t da_t
+        dWb = _to_public(Xt.reshape(T * N, I + 1).T @ dA2, _LSTM_ORDER)   # [dW_ih; db] = Σ_t [x_t, 1]^T da_t
+        dW_ih, db = dWb[:I], dWb[I]
+        dW_hh = _to_public(Hb[:T].reshape(T * N, H).T @ dA2, _LSTM_ORDER)  # dW_hh = Σ_t h_{t-1}^T da_t
         dx = None
         if self._needs(0):
-            dx = self._input_grad((dA2 @ self.W_ih.T[perm]).reshape(T, N, I))  # dx_t = da_t W_ih^T
+            W_ihT = _rows_in_order(self.W_ih, _LSTM_ORDER)
+            dx = self._input_grad((dA2 @ W_ihT).reshape(T, N, I))           # dx_t = da_t W_ih^T
         dh0, dc0 = dh_next.copy(), dc_next.copy()
         _POOL.give_back(bkey, bws)
         return dx, dh0, dc0, dW_ih, dW_hh, db
@@ -460,8 +507,11 @@ class LSTMSequence(_Sequence):
 
 # ---- GRU ------------------------------------------------------------------------------------------------
 
-_GRU_PUBLIC = ("r", "z", "n")
-_GRU_INPUT_INTERNAL = ("n", "r", "z")  # x side; the recurrent side keeps the public r, z, n
+# Public (and forward) gate order r, z, n. The backward's gradient buffer D has the columns
+# [da_n | da_r | da_z | dhu_n]: D[..., :3H] is the input side in the order n, r, z (_GRU_X_ORDER), and
+# D[..., H:] the recurrent side in the public order r, z, n.
+_GRU_X_ORDER = [2, 0, 1]
+_GRU_HALF = np.array([0.5, 0.5, 1.0])
 
 
 class GRUSequence(_Sequence):
@@ -489,40 +539,41 @@ class GRUSequence(_Sequence):
             _check_shape(self.cell, name, arr, shape, x.dtype)
         self._steps_mask(N, T, x.dtype)
         key = ("gru", N, T, I, H, x.dtype)
-        ws = _POOL.take(key, {"Xt": (T, N, I), "A": (T, N, 3 * H), "HU": (T, N, 3 * H), "Hb": (T + 1, N, H),
-                              "HmN": (T, N, H), "rhn": (N, H)}, x.dtype)
-        Xt, A, HU, Hb, HmN, rhn = (ws[n] for n in ("Xt", "A", "HU", "Hb", "HmN", "rhn"))
-        # A[k] = [n | r | z] of step k (x side, then the gates); HU[k] = [h U_r, h U_z, h U_n + b_hn];
-        # HmN[k] = h_{t-1} - n; Hb[k+1] = h_t
+        ws = _POOL.take(key, {"Xt": (T, N, I + 1), "P": (T, N, 3 * H), "A": (T, 3, N, H), "hu": (N, 3 * H),
+                              "HUn": (T, N, H), "HmN": (T, N, H), "Hb": (T + 1, N, H)}, x.dtype)
+        Xt, P, A, hu, HUn, HmN, Hb = (ws[n] for n in ("Xt", "P", "A", "hu", "HUn", "HmN", "Hb"))
+        # P[k] = x W + b of step k (N, 3H), row-major as the matmul writes it;  A[k] = r, z, n of step k,
+        # gate-major (3, N, H);  HUn[k] = h U_n + b_hn;  HmN[k] = h_{t-1} - n;  Hb[k+1] = h_t (Hb[0] = h0)
 
-        perm, _ = _gate_order(_GRU_PUBLIC, _GRU_INPUT_INTERNAL, H)
-        half_x = _gate_scale(_GRU_INPUT_INTERNAL, "rz", H, x.dtype)
-        half_h = _gate_scale(_GRU_PUBLIC, "rz", H, x.dtype)
-        b_rz = np.concatenate([b_hh[:2 * H], np.zeros(H, x.dtype)])  # b_hr, b_hz add like b_ir, b_iz
-        Wx, bx = W_ih[:, perm] * half_x, (b_ih + b_rz)[perm] * half_x  # halved for r, z: tanh(a/2) below
-        Wh, b_hn = W_hh * half_h, b_hh[2 * H:]
+        half = _GRU_HALF.astype(x.dtype)
+        order = [0, 1, 2]
+        b_x = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, x.dtype)])  # b_hr, b_hz add like b_ir, b_iz
+        Wb = _gate_columns(np.concatenate([W_ih, b_x[None, :]]), order, half)  # [W_ih; b] (I+1, 3H)
+        Wh = _gate_columns(W_hh, order, half)                                  # (H, 3H)
+        b_hn = b_hh[2 * H:]
 
-        _time_major(x, self.reverse, Xt)
-        np.matmul(Xt.reshape(T * N, I), Wx, out=A.reshape(T * N, 3 * H))  # x_t W_ih, all steps at once
-        A += bx                                                              #   + b_ih (+ b_hr, b_hz)
+        _inputs_with_ones(x, self.reverse, Xt)
+        np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 3 * H))  # x_t W_ih + b, all steps
         Hb[0] = h0
+        masked = self._masked_steps(T)
+        hu3 = _gates(hu, 3)
         for k in range(T):
-            a, hu, h = A[k], HU[k], Hb[k + 1]
-            n, rz, r, z = a[:, :H], a[:, H:], a[:, H:2 * H], a[:, 2 * H:]
-            hn = hu[:, 2 * H:]
-            np.matmul(Hb[k], Wh, out=hu)  # h_{t-1} U for r, z, n in one product
-            hn += b_hn                     # h U_n + b_hn
-            rz += hu[:, :2 * H]            # a_r, a_z = x W + b + h U  (halved)
-            np.tanh(rz, out=rz)
+            a, h, hun = A[k], Hb[k + 1], HUn[k]
+            rz = a[:2]
+            r, z, n = a
+            np.matmul(Hb[k], Wh, out=hu)            # h_{t-1} W_hh: r, z, n in one GEMM
+            np.add(hu3[2], b_hn, out=hun)           # h U_n + b_hn
+            hu += P[k]                              # x W + b + h U for r, z (halved); n's columns unused
+            np.tanh(hu3[:2], out=rz)
             rz *= 0.5
-            rz += 0.5                      # r, z = σ(a) = 0.5 tanh(a/2) + 0.5
-            np.multiply(r, hn, out=rhn)
-            n += rhn
-            np.tanh(n, out=n)              # n = tanh(x W_n + b_in + r * (h U_n + b_hn))
+            rz += 0.5                               # r, z = σ(a) = 0.5 tanh(a/2) + 0.5
+            np.multiply(r, hun, out=n)
+            n += _gates(P[k], 3)[2]
+            np.tanh(n, out=n)                       # n = tanh(x W_n + b_in + r * (h U_n + b_hn))
             np.subtract(Hb[k], n, out=HmN[k])
             np.multiply(z, HmN[k], out=h)
-            h += n                         # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
-            if self.partial is not None and self.partial[k]:
+            h += n                                  # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
+            if masked[k]:
                 np.copyto(h, Hb[k], where=self.padded[k])  # masked rows: h_t = h_{t-1}
 
         self.W_ih, self.W_hh, self.x_shape = W_ih, W_hh, x.shape
@@ -538,62 +589,63 @@ class GRUSequence(_Sequence):
             dhu_n   = da_n * r                             (the gradient of h U_n + b_hn)
             dh_prev = dh * z + [da_r, da_z, dhu_n] W_hh^T
         then over all steps at once:
-            dW_ih = X^T [da_r, da_z, da_n],        db_ih = Σ [da_r, da_z, da_n]
-            dW_hh = H_prev^T [da_r, da_z, dhu_n],  db_hh = Σ [da_r, da_z, dhu_n],   dx = [da_r, da_z, da_n] W_ih^T
-        One buffer D[k] = [da_n | da_r | da_z | dhu_n] holds both: D[..., :3H] is the x side (internal order
-        n, r, z) and D[..., H:] the recurrent side (public order r, z, n).
+            dW_ih = X^T [da_r, da_z, da_n],        db_ih = Σ [da_r, da_z, da_n],    dx = [...] W_ih^T
+            dW_hh = H_prev^T [da_r, da_z, dhu_n],  db_hh = Σ [da_r, da_z, dhu_n]
+        One row-major buffer D[k] = [da_n | da_r | da_z | dhu_n] (N, 4H) holds both: D[..., :3H] is the
+        input side, D[..., H:] the recurrent side, and each is read by the matmuls in place.
         A masked step has D = 0 and passes dh straight to dh_prev.
         """
         N, T, I = self.x_shape
         H = self.W_hh.shape[0]
-        Xt, A, HU, Hb, HmN = (self._ws[n] for n in ("Xt", "A", "HU", "Hb", "HmN"))
+        Xt, A, HUn, HmN, Hb = (self._ws[n] for n in ("Xt", "A", "HUn", "HmN", "Hb"))
         bkey = ("gru-back", N, T, H, dh_T.dtype)
-        bws = _POOL.take(bkey, {"D": (T, N, 4 * H), "dh": (N, H), "dhz": (N, H), "dh_next": (N, H),
-                                "tmp": (N, H), "act": (N, 2 * H)}, dh_T.dtype)
-        D, dh, dhz, dh_next, tmp, act = (bws[n] for n in ("D", "dh", "dhz", "dh_next", "tmp", "act"))
-        perm, inv = _gate_order(_GRU_PUBLIC, _GRU_INPUT_INTERNAL, H)
-        W_hhT = np.ascontiguousarray(self.W_hh.T)  # (3H, H): dh_prev = [da_r, da_z, dhu_n] W_hh^T
+        bws = _POOL.take(bkey, {"dH": (T, N, H), "D": (T, N, 4 * H), "dgate": (4, N, H), "act": (2, N, H),
+                                "dhz": (N, H), "dh_next": (N, H), "tmp": (N, H)}, dh_T.dtype)
+        dH, D, dgate, act, dhz, dh_next, tmp = (
+            bws[n] for n in ("dH", "D", "dgate", "act", "dhz", "dh_next", "tmp"))
+        W_hhT = _rows_in_order(self.W_hh, [0, 1, 2])  # (3H, H), row blocks r, z, n like D[..., H:]
         dhs = self._output_grad(dhs)
-        sq = np.empty(T)
+        dn, dr, dz, dhun = dgate  # the four column blocks of D, in D's order
+        drz = dgate[1:3]
 
         np.copyto(dh_next, dh_T)
+        masked = self._masked_steps(T)
         for k in range(T - 1, -1, -1):
             a, d = A[k], D[k]
-            n, rz, r, z = a[:, :H], a[:, H:], a[:, H:2 * H], a[:, 2 * H:]
-            da_n, da_rz = d[:, :H], d[:, H:3 * H]
-            np.add(dhs[:, k], dh_next, out=dh)       # dh = ∂L/∂h_t from the output + from step t+1
-            sq[k] = np.vdot(dh, dh)
-            np.multiply(dh, z, out=dhz)              # dh * z: the direct path to h_{t-1}
-            np.subtract(dh, dhz, out=da_n)           # dn = dh * (1 - z)
+            r, z, n = a
+            dh = dH[k]                      # (kept for dh_norms)
+            np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
+            np.multiply(dh, z, out=dhz)      # dh * z: the direct path to h_{t-1}
+            np.subtract(dh, dhz, out=dn)     # dn = dh * (1 - z)
             np.multiply(n, n, out=tmp)
             np.subtract(1, tmp, out=tmp)
-            da_n *= tmp                              # da_n = dn * (1 - n²)
-            np.multiply(da_n, HU[k][:, 2 * H:], out=d[:, H:2 * H])  # dr = da_n * (h U_n + b_hn)
-            np.multiply(dh, HmN[k], out=d[:, 2 * H:3 * H])          # dz = dh * (h_{t-1} - n)
-            np.subtract(1, rz, out=act)
-            act *= rz
-            da_rz *= act                             # da_r, da_z = dr, dz * σ(1 - σ)
-            np.multiply(da_n, r, out=d[:, 3 * H:])   # dhu_n = da_n * r
-            if self.partial is not None and self.partial[k]:
-                d *= self.real[k]                                  # masked rows: no gradient to the weights
-                np.matmul(d[:, H:], W_hhT, out=dh_next)
-                dh_next += dhz                                     # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh z
-                np.copyto(dh_next, dh, where=self.padded[k])       # masked rows: dh_prev = dh
-            else:
-                np.matmul(d[:, H:], W_hhT, out=dh_next)
-                dh_next += dhz                                     # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh z
+            dn *= tmp                        # da_n = dn * (1 - n²)
+            np.multiply(dn, HUn[k], out=dr)  # dr = da_n * (h U_n + b_hn)
+            np.multiply(dh, HmN[k], out=dz)  # dz = dh * (h_{t-1} - n)
+            np.subtract(1, a[:2], out=act)
+            act *= a[:2]
+            drz *= act                       # da_r, da_z = dr, dz * σ(1 - σ)
+            np.multiply(dn, r, out=dhun)     # dhu_n = da_n * r
+            if masked[k]:
+                dgate *= self.real[k]        # masked rows: no gradient to the weights
+            np.copyto(_gates(d, 4), dgate)   # into the row-major D[k] (N, 4H) the GEMMs read
+            np.matmul(d[:, H:], W_hhT, out=dh_next)
+            dh_next += dhz                   # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh * z
+            if masked[k]:
+                np.copyto(dh_next, dh, where=self.padded[k])  # masked rows: dh_prev = dh
 
-        self._store_dh_norms(sq)
+        self._store_dh_norms(dH)
         Dx = D[..., :3 * H].reshape(T * N, 3 * H)  # [da_n, da_r, da_z]: strided rows, which BLAS reads as is
         Dh = D[..., H:].reshape(T * N, 3 * H)      # [da_r, da_z, dhu_n]
-        dW_ih = (Xt.reshape(T * N, I).T @ Dx)[:, inv]   # dW_ih = Σ_t x_t^T [da_r, da_z, da_n]
-        dW_hh = Hb[:T].reshape(T * N, H).T @ Dh         # dW_hh = Σ_t h_{t-1}^T [da_r, da_z, dhu_n]
-        sums = D.reshape(T * N, 4 * H).sum(axis=0)      # Σ_t [da_n, da_r, da_z, dhu_n]
-        db_ih = sums[:3 * H][inv]
-        db_hh = sums[H:].copy()
+        # [dW_ih; db_ih] = Σ_t [x_t, 1]^T [da_r, da_z, da_n];   dW_hh = Σ_t h_{t-1}^T [da_r, da_z, dhu_n]
+        dWb = _to_public(Xt.reshape(T * N, I + 1).T @ Dx, _GRU_X_ORDER)
+        dW_ih, db_ih = dWb[:I], dWb[I]
+        dW_hh = Hb[:T].reshape(T * N, H).T @ Dh
+        db_hh = np.concatenate([db_ih[:2 * H], D[..., 3 * H:].sum(axis=(0, 1))])  # Σ_t [da_r, da_z, dhu_n]
         dx = None
         if self._needs(0):
-            dx = self._input_grad((Dx @ self.W_ih.T[perm]).reshape(T, N, I))  # dx_t = [da_n, da_r, da_z] W_ih^T
+            W_ihT = _rows_in_order(self.W_ih, _GRU_X_ORDER)
+            dx = self._input_grad((Dx @ W_ihT).reshape(T, N, I))        # dx_t = [da_n, da_r, da_z] W_ih^T
         dh0 = dh_next.copy()
         _POOL.give_back(bkey, bws)
         return dx, dh0, dW_ih, dW_hh, db_ih, db_hh
