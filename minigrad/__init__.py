@@ -48,7 +48,8 @@ __all__ = [
     "Tensor", "tensor", "autograd_mode", "no_grad", "enable_grad", "is_grad_enabled", "Function", "functional",
     "broadcast_to", "cat", "clip", "concatenate", "exp", "log", "masked_fill", "matmul", "maximum",
     "minimum", "permute", "relu", "reshape", "sigmoid", "split", "sqrt", "squeeze", "stack", "tanh",
-    "transpose", "unsqueeze", "where", "manual_seed", "get_rng_state", "set_rng_state", "set_num_threads", "get_num_threads",
+    "transpose", "unsqueeze", "where", "manual_seed", "get_rng_state", "set_rng_state",
+    "set_num_threads", "get_num_threads",
     "gradcheck", "GradcheckError", "zeros", "ones", "randn", "save", "load", "CheckpointError",
 ]
 
