@@ -37,9 +37,12 @@ class Mul(Function):
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # d(ab)/da = b, d(ab)/db = a
-        return unbroadcast(dy * self.b, self.a.shape), unbroadcast(dy * self.a, self.b.shape)
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        # d(ab)/da = b, d(ab)/db = a; a constant operand (a mask, a loss weight) gets no gradient
+        ta, tb = self.inputs
+        da = unbroadcast(dy * self.b, self.a.shape) if ta.requires_grad else None
+        db = unbroadcast(dy * self.a, self.b.shape) if tb.requires_grad else None
+        return da, db
 
 
 class Div(Function):
@@ -47,10 +50,11 @@ class Div(Function):
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         da = dy / self.b
-        return unbroadcast(da, self.a.shape), unbroadcast(-da * self.a / self.b, self.b.shape)
+        db = unbroadcast(-da * self.a / self.b, self.b.shape) if self.inputs[1].requires_grad else None
+        return (unbroadcast(da, self.a.shape) if self.inputs[0].requires_grad else None), db
 
 
 class Neg(Function):

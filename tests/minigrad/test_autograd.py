@@ -329,3 +329,22 @@ def test_set_num_threads_changes_the_blas_limit():
         minigrad.set_num_threads(before)
     with pytest.raises(ValueError, match="positive integer"):
         minigrad.set_num_threads(0)
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_constant_operand_gets_no_gradient_computed(op):
+    """Mul/Div skip the gradient of an input that does not require one (a mask, a loss weight)."""
+    from minigrad.ops.elementwise import Div, Mul
+
+    x = mg.tensor(np.array([1.0, 2.0, 4.0]), requires_grad=True)
+    c = mg.tensor(np.array([2.0, 2.0, 2.0]))
+    fn = Mul() if op == "mul" else Div()
+    y = fn(x, c)
+    dx, dc = fn.backward(np.ones(3, dtype=np.float32))
+    assert dc is None
+    np.testing.assert_allclose(dx, [2.0, 2.0, 2.0] if op == "mul" else [0.5, 0.5, 0.5])
+    fn2 = Mul() if op == "mul" else Div()
+    fn2(c, x)
+    dc2, dx2 = fn2.backward(np.ones(3, dtype=np.float32))
+    assert dc2 is None and dx2 is not None
+    assert y.requires_grad
