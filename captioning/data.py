@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from captioning.png import read_png, resize, write_png
-from seq2seq.hangul import particle
+from demokit.hangul import particle
 
 # RGB in [0, 1]; far apart (>= 0.3 in RGB distance) so light noise never turns one colour into another
 COLOURS: dict[str, tuple[float, float, float]] = {

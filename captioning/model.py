@@ -49,7 +49,7 @@ import minigrad
 from minigrad import functional as F
 from minigrad import nn
 from minigrad.tensor import Tensor
-from seq2seq import decoding
+from demokit import decoding
 
 INJECT_MODES = ("init", "first")
 

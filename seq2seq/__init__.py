@@ -3,8 +3,8 @@
     python -m seq2seq.train                                        # English -> Korean, about 8 minutes
     python -m seq2seq.translate --checkpoint runs/seq2seq "The cat ate an apple."
 
-Modules: data (corpora, toy tasks, tokenizers, batches), model (Seq2Seq), decoding (greedy and beam
-search, shared with the captioning demo), train and translate (the two commands).
+Modules: data (corpora, toy tasks, tokenizers, batches), model (Seq2Seq), train and translate (the two
+commands). Greedy and beam search live in demokit.decoding, shared with the captioning demo.
 The public names below load on first use, so `import seq2seq` stays instant and trains nothing.
 """
 
@@ -16,9 +16,6 @@ from typing import Any
 _PUBLIC = {
     "Seq2Seq": "seq2seq.model",
     "ModelConfig": "seq2seq.model",
-    "beam_search": "seq2seq.decoding",
-    "greedy_decode": "seq2seq.decoding",
-    "Hypothesis": "seq2seq.decoding",
     "load_task": "seq2seq.data",
     "build_tokenizers": "seq2seq.data",
     "Translator": "seq2seq.translate",

@@ -38,7 +38,7 @@ import minigrad
 from minigrad import Tensor, nn
 from minigrad import functional as F
 from seq2seq.data import BOS, EOS, PAD, Batch
-from seq2seq.decoding import beam_search, greedy_decode
+from demokit.decoding import beam_search, greedy_decode
 
 CELLS = ("lstm", "gru")
 ATTENTIONS = ("none", "bahdanau", "luong")

@@ -352,7 +352,7 @@ _RR_FINAL = ("- g kk gs n nj nh d l lg lm lb ls lt lp lh m b bs s ss ng j ch k t
 def romanize(text: str) -> str:
     """Hangul -> Latin letters, jamo by jamo with the Revised Romanisation letters (먹어요 -> meogeoyo,
     맛있어요 -> masisseoyo), for plot labels when no Korean font is installed. Other characters are kept."""
-    from seq2seq.hangul import decompose, is_hangul_syllable
+    from demokit.hangul import decompose, is_hangul_syllable
 
     out = []
     for ch in text:

@@ -44,7 +44,7 @@ from lexicon import (  # noqa: E402
     Noun,
 )
 
-from seq2seq.hangul import attach  # noqa: E402  (korean.py has put the repo root on sys.path if needed)
+from demokit.hangul import attach  # noqa: E402  (korean.py has put the repo root on sys.path if needed)
 
 SPLITS = ("train", "valid", "test")
 DEFAULT_SIZES = {"train": 32000, "valid": 1500, "test": 1500}

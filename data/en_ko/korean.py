@@ -14,7 +14,7 @@ stems change before a vowel: ㄷ -> ㄹ (듣다 들어요), ㅂ -> 우 (춥다 �
 look-alikes (닫다 닫아요, 입다 입어요, 씻다 씻어요, 좋다 좋아요). Every 르 stem is taken as 르-irregular
 (the few regular ones, 따르다 and 치르다, are not in the lexicon).
 
-Syllables are split and rebuilt with seq2seq/hangul.py; particles come from hangul.particle.
+Syllables are split and rebuilt with demokit/hangul.py; particles come from hangul.particle.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import sys
 from pathlib import Path
 
 try:
-    from seq2seq.hangul import compose, decompose, has_final, is_hangul_syllable, particle
+    from demokit.hangul import compose, decompose, has_final, is_hangul_syllable, particle
 except ModuleNotFoundError:  # run from data/en_ko without the repo root on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from seq2seq.hangul import compose, decompose, has_final, is_hangul_syllable, particle
+    from demokit.hangul import compose, decompose, has_final, is_hangul_syllable, particle
 
 # medial vowel indices (ㅏ=0 .. ㅣ=20) and final consonant indices used below
 A, AE, YA, YAE, EO, E, YEO, YE, O, WA, WAE, OE, YO, U, WO, WE, WI, YU, EU, UI, I = range(21)

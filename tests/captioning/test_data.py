@@ -32,7 +32,7 @@ from captioning.data import (
     to_uint8,
 )
 from captioning.png import read_png
-from seq2seq.hangul import final_consonant
+from demokit.hangul import final_consonant
 
 # ------------------------------------------------------------------------------------------ reading captions
 

@@ -88,7 +88,7 @@ def test_beam_one_equals_greedy(tiny_data: tuple) -> None:
     split, vocab = tiny_data
     model = tiny_model(len(vocab), seed=2)
     greedy = model.generate(split.images, vocab.bos_id, vocab.eos_id, max_len=12, beam=1)
-    from seq2seq.decoding import beam_search
+    from demokit.decoding import beam_search
 
     state = model.initial_state(split.images)
     hyps = beam_search(model.step, state, len(split), vocab.bos_id, vocab.eos_id, 1, 12)

@@ -12,7 +12,7 @@ import lexicon
 import pytest
 from generate import Example, NounPhrase, Spec, render
 
-from seq2seq.hangul import decompose, particle
+from demokit.hangul import decompose, particle
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "en_ko"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minigrad import Tensor
-from seq2seq.decoding import beam_search, greedy_decode, length_penalty_gnmt, reorder_state
+from demokit.decoding import beam_search, greedy_decode, length_penalty_gnmt, reorder_state
 
 BOS, EOS = 1, 2
 
