@@ -46,10 +46,10 @@ from typing import Any
 import numpy as np
 
 import minigrad
+from demokit import decoding
 from minigrad import functional as F
 from minigrad import nn
 from minigrad.tensor import Tensor
-from demokit import decoding
 
 INJECT_MODES = ("init", "first")
 

@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 
 import minigrad
+from demokit.decoding import beam_search, greedy_decode
 from minigrad import Tensor, nn
 from minigrad import functional as F
 from seq2seq.data import BOS, EOS, PAD, Batch
-from demokit.decoding import beam_search, greedy_decode
 
 CELLS = ("lstm", "gru")
 ATTENTIONS = ("none", "bahdanau", "luong")

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from minigrad import Tensor
 from demokit.decoding import beam_search, greedy_decode, length_penalty_gnmt, reorder_state
+from minigrad import Tensor
 
 BOS, EOS = 1, 2
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import minigrad
+from demokit.decoding import beam_search, greedy_decode
 from minigrad import optim
 from seq2seq.data import BOS, EOS, CharTokenizer, Encoded, encode_pairs, make_batches
-from demokit.decoding import beam_search, greedy_decode
 from seq2seq.model import ModelConfig, Seq2Seq, masked_softmax
 
 
