@@ -91,6 +91,34 @@ def to_config(ns: argparse.Namespace, cls: type[T]) -> T:
     return cls(**{k: v for k, v in vars(ns).items() if k in names})
 
 
+def given_options(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """The dest names of the options typed on the command line (not left at their defaults)."""
+    defaults = {a.dest: a.default for a in p._actions}
+    try:
+        for a in p._actions:
+            a.default = argparse.SUPPRESS
+        ns = p.parse_args(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        for a in p._actions:
+            a.default = defaults[a.dest]
+    return set(vars(ns))
+
+
+def resumed(config: dict[str, Any], saved: dict[str, Any], given: set[str], run_control: set[str]) -> dict[str, Any]:
+    """On --resume: the saved settings, except the run-control options typed now (epochs, patience, ...).
+
+    Options typed now that would change the model or the data are ignored, with one note on stderr.
+    """
+    merged = {**config, **{k: v for k, v in saved.items() if k in config}}
+    for key in given & run_control:
+        merged[key] = config[key]
+    ignored = sorted(k for k in given - run_control if k in saved and saved[k] != config[k])
+    if ignored:
+        names = ", ".join("--" + k.replace("_", "-") for k in ignored)
+        print(f"note: --resume keeps the run's own settings; ignored: {names}", file=sys.stderr)
+    return merged
+
+
 def run_command(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
     """Run a command's `main(argv)`, mapping failures to one stderr line and the shared exit codes."""
     try:
