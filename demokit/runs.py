@@ -5,18 +5,20 @@ A run folder is checked before any work starts:
     - temp files left by a save that was killed (".<name>.<hex>.tmp") are removed;
     - a folder that already holds a run is never silently overwritten: a new run refuses (continue it with
       --resume) unless --restart is given, which MOVES the old run aside to "<out>.old-<n>" (nothing is deleted);
-    - --resume needs <out>/last.npz.
+    - --resume needs a folder that holds a run (its run.json marker, written when the run started).
 Every file is written atomically: a temp file in the same folder, flushed to disk, then renamed over the target,
 so a reader (or a crash) never sees half a file. metrics.json is strict JSON: NaN and infinities become null.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
 import re
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ import numpy as np
 
 from demokit.errors import UserError
 
-RUN_FILES = ("last.npz", "best.npz", "metrics.json")  # any of these means "this folder holds a run"
+MARKER = "run.json"  # written when a run starts: the command line and the start time
+RUN_FILES = (MARKER, "last.npz", "best.npz", "metrics.json")  # any of these: "this folder holds a run"
 _TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")  # minigrad.checkpoint.save's and write_atomic's temp names
 
 
@@ -88,8 +91,8 @@ class RunFolder:
         if out.exists() and not out.is_dir():
             raise UserError(f"--out {out}: is a file, not a folder")
         if self.resume:
-            if not (out / "last.npz").is_file():
-                raise UserError(f"--resume: there is no run to continue in {out} (no last.npz)")
+            if not (out.is_dir() and self.holds_run()):
+                raise UserError(f"--resume: there is no run to continue in {out}")
         elif out.is_dir() and self.holds_run():
             if not self.restart:
                 raise UserError(
@@ -104,6 +107,9 @@ class RunFolder:
         except OSError as e:
             raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
         self.stale_removed = self._remove_stale_temp_files()
+        if not self.resume:
+            started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            self.write_json(MARKER, {"command": [Path(sys.argv[0]).name, *sys.argv[1:]], "started": started})
         return self
 
     def _move_aside(self) -> Path:

@@ -60,6 +60,7 @@ class FitSettings:
     mode: str = "min"  # "min": lower is better; "max": higher is better
     max_minutes: float = 0.0  # opt-in wall-clock budget; 0 = none (runs are defined by epochs)
     progress: bool = True  # tqdm bars
+    name: str = ""  # what the bar and the epoch lines call this run (several runs in one command)
 
 
 @dataclass
@@ -244,7 +245,7 @@ class Trainer:
         if improved:
             self.save("best.npz")
         self.save("last.npz")
-        print(format_entry(entry, s.epochs, s.monitor if improved else None), flush=True)
+        print(f"{s.name} {format_entry(entry, s.epochs, s.monitor if improved else None)}".strip(), flush=True)
 
     def _bar(self, total: int) -> Any:
         if not self.settings.progress:
@@ -252,7 +253,8 @@ class Trainer:
         from tqdm import tqdm
 
         p = self.progress
-        return tqdm(total=total, initial=p.batch, desc=f"epoch {p.epoch + 1}/{self.settings.epochs}",
+        desc = f"{self.settings.name} epoch {p.epoch + 1}/{self.settings.epochs}".strip()
+        return tqdm(total=total, initial=p.batch, desc=desc,
                     unit="batch", leave=False, dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
 
     def _catch_ctrl_c(self) -> Any:
