@@ -41,6 +41,7 @@ from minigrad.ops import (
 )
 from minigrad.random import get_rng_state, manual_seed, set_rng_state
 from minigrad.threads import get_num_threads, set_num_threads
+from minigrad.viz import draw_graph, to_dot
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "transpose", "unsqueeze", "where", "manual_seed", "get_rng_state", "set_rng_state",
     "set_num_threads", "get_num_threads",
     "gradcheck", "GradcheckError", "zeros", "ones", "randn", "save", "load", "CheckpointError",
+    "to_dot", "draw_graph",
 ]
 
 
