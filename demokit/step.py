@@ -49,9 +49,9 @@ def train_step(
         params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         # an infinite max_norm measures the norm and never scales
         norm = float(clip_grad_norm_(params, clip if clip > 0 else math.inf))
-    if not math.isfinite(norm):
-        raise Diverged(f"{where}: the gradient norm is {norm} (exploding gradients); lower --lr or keep --clip on")
-    optimizer.step()
+        if not math.isfinite(norm):
+            raise Diverged(f"{where}: the gradient norm is {norm} (exploding gradients); lower --lr or keep --clip on")
+        optimizer.step()  # an update that overflows shows up as a non-finite loss or figure next, named there
     return StepResult(value, norm, clip > 0 and norm > clip)
 
 

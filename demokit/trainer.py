@@ -227,7 +227,8 @@ class Trainer:
         }
         improved = False
         if validate is not None:
-            figures = {k: float(v) for k, v in validate().items()}
+            with np.errstate(all="ignore"):  # non-finite figures are reported below, in one line
+                figures = {k: float(v) for k, v in validate().items()}
             bad = [k for k, v in figures.items() if not math.isfinite(v)]
             if bad:
                 raise Diverged(f"epoch {p.epoch + 1}, step {p.step}: {bad[0]} is {figures[bad[0]]}; "
