@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from demokit.errors import UserError
+
 SERIES_DIR = Path(__file__).resolve().parents[1] / "data" / "series"
 
 # name -> (file in SERIES_DIR, column, description)
@@ -55,13 +57,13 @@ def _parse_number(cell: str, where: str, column: str) -> float:
     """One CSV cell as a finite float, or a ValueError that names the place and the cell."""
     text = cell.strip()
     if text == "":
-        raise ValueError(f"{where}: column '{column}' is empty")
+        raise UserError(f"{where}: column '{column}' is empty")
     if not _NUMBER.fullmatch(text):
         hint = " (thousands separators are not accepted; write 1234.5)" if "," in text else ""
-        raise ValueError(f"{where}: column '{column}' is not a number: {cell!r}{hint}")
+        raise UserError(f"{where}: column '{column}' is not a number: {cell!r}{hint}")
     value = float(text)
     if not math.isfinite(value):  # e.g. '1e999'
-        raise ValueError(f"{where}: column '{column}' is not a finite number: {cell!r}")
+        raise UserError(f"{where}: column '{column}' is not a finite number: {cell!r}")
     return value
 
 
@@ -69,7 +71,7 @@ def load_series(path: str | Path, column: str, min_rows: int = 2) -> np.ndarray:
     """Read one numeric column of a CSV file with a header row, in file order.
 
     Returns float64 of shape (T,). Blank lines at the end are ignored. Every problem is a one-line
-    ValueError naming the file and line: missing column (lists the columns there are), empty cell,
+    UserError (a ValueError) naming the file and line: missing column (lists the columns there are), empty cell,
     non-number, a row with the wrong number of cells, a blank line inside the data, fewer than
     min_rows rows, or an empty file.
     """
@@ -85,12 +87,13 @@ def load_series(path: str | Path, column: str, min_rows: int = 2) -> np.ndarray:
         while header is not None and not any(cell.strip() for cell in header):
             header = next(reader, None)  # skip blank lines before the header
         if header is None:
-            raise ValueError(f"{path}: file is empty (expected a header row such as 'Date,{column}')")
+            raise UserError(f"{path}: file is empty (expected a header row such as 'Date,{column}')")
         names = [name.strip() for name in header]
         if names.count(column) == 0:
-            raise ValueError(f"{path}: no column '{column}'; available columns: {', '.join(names)}")
+            hint = " (the file looks semicolon-separated: save it with commas)" if ";" in ",".join(names) else ""
+            raise UserError(f"{path}: no column '{column}'; available columns: {', '.join(names)}{hint}")
         if names.count(column) > 1:
-            raise ValueError(f"{path}: column '{column}' appears {names.count(column)} times in the header")
+            raise UserError(f"{path}: column '{column}' appears {names.count(column)} times in the header")
         index = names.index(column)
         for row in reader:
             # reader.line_num counts physical lines, so it stays right after quoted multi-line cells.
@@ -99,20 +102,20 @@ def load_series(path: str | Path, column: str, min_rows: int = 2) -> np.ndarray:
                 blank_line = blank_line or reader.line_num
                 continue
             if blank_line:
-                raise ValueError(f"{path} line {blank_line}: blank line inside the data")
+                raise UserError(f"{path} line {blank_line}: blank line inside the data")
             if len(row) != len(names):
                 hint = " (an unquoted comma, e.g. a thousands separator?)" if len(row) > len(names) else ""
-                raise ValueError(f"{where}: {len(row)} cells but the header has {len(names)}{hint}")
+                raise UserError(f"{where}: {len(row)} cells but the header has {len(names)}{hint}")
             values.append(_parse_number(row[index], where, column))
     if len(values) < min_rows:
-        raise ValueError(f"{path}: {len(values)} data rows in column '{column}'; need at least {min_rows}")
+        raise UserError(f"{path}: {len(values)} data rows in column '{column}'; need at least {min_rows}")
     return np.asarray(values, dtype=np.float64)
 
 
 def builtin_series(name: str) -> tuple[np.ndarray, str]:
     """A series shipped in data/series, 'airline' or 'synthetic': (values (T,) float64, description)."""
     if name not in BUILTIN_SERIES:
-        raise ValueError(f"unknown series '{name}'; known: {', '.join(BUILTIN_SERIES)}")
+        raise UserError(f"unknown series '{name}'; known: {', '.join(BUILTIN_SERIES)}")
     filename, column, description = BUILTIN_SERIES[name]
     return load_series(SERIES_DIR / filename, column), description
 
@@ -122,7 +125,7 @@ def _check_window(window: int, horizon: int) -> None:
     """window >= 1 and horizon >= 1, both integers."""
     for label, value in (("window", window), ("horizon", horizon)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+            raise UserError(f"{label} must be a positive integer, got {value!r}")
 
 
 def split_bounds(n: int, train: float = 0.7, valid: float = 0.15) -> tuple[int, int]:
@@ -132,7 +135,7 @@ def split_bounds(n: int, train: float = 0.7, valid: float = 0.15) -> tuple[int, 
     values[:n_train], values[n_train:n_train + n_valid], values[n_train + n_valid:].
     """
     if not (0.0 < train < 1.0 and 0.0 < valid < 1.0 and train + valid < 1.0):
-        raise ValueError(f"need 0 < train, 0 < valid and train + valid < 1; got train={train}, valid={valid}")
+        raise UserError(f"need 0 < train, 0 < valid and train + valid < 1; got train={train}, valid={valid}")
     n_train = int(math.floor(train * n))
     n_valid = int(math.floor(valid * n))
     return n_train, n_train + n_valid
@@ -152,7 +155,7 @@ def chronological_split(
     parts = (values[:a], values[a:b], values[b:])
     for label, part in zip(("train", "valid", "test"), parts):
         if len(part) < window + horizon:
-            raise ValueError(
+            raise UserError(
                 f"{label} split has {len(part)} values but window {window} + horizon {horizon} needs "
                 f"{window + horizon} (series of {len(values)}, train={train}, valid={valid})"
             )
@@ -173,7 +176,7 @@ class Scaler:
 
     def __init__(self, method: str = "standard") -> None:
         if method not in self.METHODS:
-            raise ValueError(f"unknown scaling method '{method}'; known: {', '.join(self.METHODS)}")
+            raise UserError(f"unknown scaling method '{method}'; known: {', '.join(self.METHODS)}")
         self.method = method
         self.shift: float | None = None
         self.scale: float | None = None
@@ -188,14 +191,14 @@ class Scaler:
         else:
             shift, scale = 0.0, 1.0
         if scale == 0.0:
-            raise ValueError(f"cannot scale with method '{self.method}': the training values are all {shift}")
+            raise UserError(f"cannot scale with method '{self.method}': the training values are all {shift}")
         self.shift, self.scale = shift, scale
         return self
 
     def _fitted(self) -> tuple[float, float]:
         """(shift, scale), or an error if fit has not been called."""
         if self.shift is None or self.scale is None:
-            raise ValueError("Scaler is not fitted; call fit(train_values) first")
+            raise UserError("Scaler is not fitted; call fit(train_values) first")
         return self.shift, self.scale
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -218,11 +221,11 @@ class Scaler:
         """Rebuild a fitted Scaler from to_dict() output."""
         missing = {"method", "shift", "scale"} - set(state)
         if missing:
-            raise ValueError(f"scaler state is missing {', '.join(sorted(missing))}")
+            raise UserError(f"scaler state is missing {', '.join(sorted(missing))}")
         scaler = cls(str(state["method"]))
         scaler.shift, scaler.scale = float(state["shift"]), float(state["scale"])
         if not (math.isfinite(scaler.shift) and math.isfinite(scaler.scale) and scaler.scale != 0.0):
-            raise ValueError(f"scaler state has a bad shift/scale: {state['shift']!r}, {state['scale']!r}")
+            raise UserError(f"scaler state has a bad shift/scale: {state['shift']!r}, {state['scale']!r}")
         return scaler
 
     def __repr__(self) -> str:
@@ -234,11 +237,11 @@ def _as_series(values: np.ndarray) -> np.ndarray:
     """values as a finite float64 array of shape (T,), or a ValueError."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"expected a 1-D series of shape (T,), got shape {arr.shape}")
+        raise UserError(f"expected a 1-D series of shape (T,), got shape {arr.shape}")
     if len(arr) == 0:
-        raise ValueError("the series is empty")
+        raise UserError("the series is empty")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"the series has a NaN or inf at index {int(np.flatnonzero(~np.isfinite(arr))[0])}")
+        raise UserError(f"the series has a NaN or inf at index {int(np.flatnonzero(~np.isfinite(arr))[0])}")
     return arr
 
 
@@ -253,7 +256,7 @@ def make_windows(values: np.ndarray, window: int, horizon: int = 1) -> tuple[np.
     _check_window(window, horizon)
     n = len(values) - window - horizon + 1
     if n < 1:
-        raise ValueError(
+        raise UserError(
             f"series of {len(values)} values is too short for window {window} and horizon {horizon} "
             f"(needs at least {window + horizon})"
         )
@@ -272,12 +275,12 @@ def _window_split_bounds(n: int, window: int, horizon: int, train: float, valid:
     _check_window(window, horizon)
     a, b = split_bounds(n, train, valid)
     if a < window + horizon:
-        raise ValueError(
+        raise UserError(
             f"train split has {a} values but window {window} + horizon {horizon} needs {window + horizon} "
             f"(series of {n}, train={train})"
         )
     if b == a or b == n:
-        raise ValueError(
+        raise UserError(
             f"series of {n} is too short: valid has {b - a} and test {n - b} values "
             f"(train={train}, valid={valid})"
         )
@@ -328,7 +331,7 @@ class ForecastData:
         a, b = self.bounds
         masks = {"train": t < a, "valid": (t >= a) & (t < b), "test": t >= b}
         if split not in masks:
-            raise ValueError(f"unknown split '{split}'; known: train, valid, test")
+            raise UserError(f"unknown split '{split}'; known: train, valid, test")
         return t[masks[split]]
 
     def unscaled_targets(self, split: str) -> np.ndarray:
@@ -360,7 +363,7 @@ def _window_values(X: np.ndarray) -> np.ndarray:
         return X[:, :, 0]
     if X.ndim == 2:
         return X
-    raise ValueError(f"expected windows of shape (N, window, 1) or (N, window), got {X.shape}")
+    raise UserError(f"expected windows of shape (N, window, 1) or (N, window), got {X.shape}")
 
 
 def naive_last(X: np.ndarray) -> np.ndarray:
@@ -373,7 +376,7 @@ def moving_average(X: np.ndarray, k: int) -> np.ndarray:
     """Predict the mean of the last k values of each window. X: (N, window, 1) -> (N, 1)."""
     W = _window_values(X)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= W.shape[1]:
-        raise ValueError(f"k must be an integer in 1..window={W.shape[1]}, got {k!r}")
+        raise UserError(f"k must be an integer in 1..window={W.shape[1]}, got {k!r}")
     return W[:, -k:].astype(np.float64).mean(axis=1, keepdims=True)
 
 
@@ -387,7 +390,7 @@ def seasonal_naive(X: np.ndarray, season: int, horizon: int = 1) -> np.ndarray:
     _check_window(season, horizon)
     pos = W.shape[1] - 1 + horizon - season
     if not 0 <= pos < W.shape[1]:
-        raise ValueError(
+        raise UserError(
             f"season {season} with horizon {horizon} needs a window of at least {season - horizon + 1} "
             f"and season >= horizon; window is {W.shape[1]}"
         )
@@ -398,9 +401,9 @@ def _check_pair(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.nd
     """Same shapes only: (N, 1) against (N,) would broadcast to (N, N) and give a meaningless number."""
     pred, target = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
     if pred.shape != target.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from target shape {target.shape}")
+        raise UserError(f"prediction shape {pred.shape} differs from target shape {target.shape}")
     if pred.size == 0:
-        raise ValueError("no predictions to score")
+        raise UserError("no predictions to score")
     return pred, target
 
 
@@ -430,7 +433,7 @@ def adding_problem(
     """
     for label, value, least in (("n", n, 1), ("T", T, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise ValueError(f"{label} must be an integer >= {least}, got {value!r}")
+            raise UserError(f"{label} must be an integer >= {least}, got {value!r}")
     rng = np.random.default_rng(rng)
     X = np.zeros((n, T, 2), dtype=np.float32)
     X[:, :, 0] = rng.random((n, T), dtype=np.float32)

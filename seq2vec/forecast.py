@@ -1,319 +1,181 @@
-"""Many-to-one forecasting: the last N values of a series in, the next value out.
+"""`python -m seq2vec.forecast`: forecast the next value of a series from a window of past values.
 
-    python -m seq2vec.forecast                          # the airline passengers series, LSTM
-    python -m seq2vec.forecast --series synthetic --cell gru
-    python -m seq2vec.forecast --csv prices.csv --column Close --window 30
-    python -m seq2vec.forecast --predict 12             # forecast 12 steps past the end (saved model)
+    python -m seq2vec.forecast                          # airline passengers, LSTM, up to 300 epochs
+    python -m seq2vec.forecast --csv prices.csv --column Close --cell gru
+    python -m seq2vec.forecast --resume                 # continue runs/forecast exactly
+    python -m seq2vec.forecast --predict 12             # 12 steps past the end, from runs/forecast/best.npz
 
-The series is split by time (train, then valid, then test), scaled with statistics of the train part
-only, and cut into windows whose targets all lie inside their split: nothing from the future leaks
-into training. The model is stacked RNN/LSTM/GRU layers and a Dense head, trained with Adam on MSE
-with gradient clipping. The report puts its test RMSE/MAE next to two naive baselines (the last value;
-a moving average): a network that cannot beat "tomorrow = today" has learned nothing.
+Writes into --out: best.npz (lowest validation MSE), last.npz, predictions.csv, forecast.png, metrics.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
-import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 import minigrad
+from demokit import cli
+from demokit.errors import UserError
+from demokit.runs import RunFolder
+from demokit.trainer import FitSettings, Trainer, shuffled_batches
+from minigrad import functional as F
 from minigrad import optim
-from minigrad.checkpoint import CheckpointError, load, save
-from seq2vec.data import (
-    Scaler,
-    builtin_series,
-    load_series,
-    mae,
-    moving_average,
-    naive_last,
-    prepare_forecast,
-    rmse,
-)
-from seq2vec.model import SequenceRegressor
-from seq2vec.plotting import pyplot
-from seq2vec.training import NonFiniteLoss, minibatches, mse, predict, run_folder, train_step, write_json
+from seq2vec import checkpoint
+from seq2vec.data import builtin_series, load_series, prepare_forecast
+from seq2vec.report import from_model_units, inputs_for, report, targets_for, to_model_units
 
-MODEL_KIND = "seq2vec.forecast"
+RUN_CONTROL = {"epochs", "patience", "max_minutes", "progress", "threads"}  # may change on --resume
+
+
+@dataclass
+class Config:
+    series: str = "airline"
+    csv: str | None = None
+    column: str = "Close"
+    window: int = 20
+    log: bool | None = None
+    target: str = "delta"
+    cell: str = "lstm"
+    hidden: int = 32
+    layers: int = 1
+    dropout: float = 0.0
+    epochs: int = 300
+    batch_size: int = 16
+    lr: float = 3e-3
+    clip: float = 1.0
+    patience: int = 60
+    seed: int = 0
+    threads: int = 1
+    out: str = "runs/forecast"
+    resume: bool = False
+    restart: bool = False
+    max_minutes: float = 0.0
+    progress: bool = True
+    predict: int = 0
+    checkpoint: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m seq2vec.forecast",
-        description="Forecast the next value of a series from a window of past values with an RNN/LSTM/GRU.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    d = p.add_argument_group("data")
-    d.add_argument("--series", choices=["airline", "synthetic"], default="airline",
+    d = Config()
+    p = cli.parser("python -m seq2vec.forecast",
+                   "Forecast the next value of a series from a window of past values with an RNN/LSTM/GRU.")
+    g = p.add_argument_group("data")
+    g.add_argument("--series", choices=["airline", "synthetic"], default=d.series,
                    help="built-in series: monthly airline passengers 1949-1960, or a seeded synthetic daily price")
-    d.add_argument("--csv", type=Path, help="your own CSV file with a header row (overrides --series)")
-    d.add_argument("--column", default="Close", help="the CSV column to forecast")
-    d.add_argument("--window", type=int, default=20, help="how many past values the model sees")
-    d.add_argument("--log", action=argparse.BooleanOptionalAction, default=None,
+    g.add_argument("--csv", help="your own CSV file with a header row (overrides --series)")
+    g.add_argument("--column", default=d.column, help="the CSV column to forecast")
+    g.add_argument("--window", type=cli.int_range(2, 10_000), default=d.window,
+                   help="how many past values the model sees")
+    g.add_argument("--log", action=argparse.BooleanOptionalAction, default=None,
                    help="model log(values) (for growing, multiplicative series; default: on for positive series)")
-    d.add_argument("--target", choices=["delta", "level"], default="delta",
+    g.add_argument("--target", choices=["delta", "level"], default=d.target,
                    help="delta: the model sees the window's step-to-step changes and predicts the next change "
                    "(works for trending series); level: it sees the values and predicts the next value")
-    m = p.add_argument_group("model")
-    m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
-    m.add_argument("--hidden", type=int, default=32, help="units per recurrent layer")
-    m.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
-    m.add_argument("--dropout", type=float, default=0.0, help="dropout between stacked layers")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=300, help="maximum passes over the training windows")
-    t.add_argument("--batch-size", type=int, default=16, help="windows per step")
-    t.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    t.add_argument("--clip", type=float, default=1.0, help="clip the global gradient norm to this (0: off)")
-    t.add_argument("--patience", type=int, default=60, help="stop after this many epochs without a better valid loss")
-    t.add_argument("--seed", type=int, default=0, help="random seed: the same seed repeats a run bit for bit")
-    t.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads for NumPy; small recurrent models run fastest with 1")
-    t.add_argument("--resume", action="store_true", help="continue the run saved in --out (last.npz)")
-    o = p.add_argument_group("output")
-    o.add_argument("--out", type=Path, default=Path("runs/forecast"), help="folder for checkpoints, CSV, plot")
-    o.add_argument("--predict", type=int, metavar="K", default=0,
+    g = p.add_argument_group("model")
+    g.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=d.cell, help="recurrent cell")
+    g.add_argument("--hidden", type=cli.positive_int, default=d.hidden, help="units per recurrent layer")
+    g.add_argument("--layers", type=cli.positive_int, default=d.layers, help="stacked recurrent layers")
+    g.add_argument("--dropout", type=cli.dropout_float, default=d.dropout, help="dropout between stacked layers")
+    g = cli.add_run_options(p, out=d.out, epochs=d.epochs)
+    g.add_argument("--batch-size", type=cli.positive_int, default=d.batch_size, help="windows per step")
+    g.add_argument("--lr", type=cli.positive_float, default=d.lr, help="Adam learning rate")
+    g.add_argument("--clip", type=cli.nonnegative_float, default=d.clip,
+                   help="clip the global gradient norm to this (0: off)")
+    g.add_argument("--patience", type=cli.nonnegative_int, default=d.patience,
+                   help="early stopping: stop after this many epochs without a lower validation MSE (0: off)")
+    g = p.add_argument_group("forecast with a trained model")
+    g.add_argument("--predict", type=cli.positive_int, metavar="K", default=d.predict,
                    help="load --checkpoint and forecast K steps past the end of the series (no training)")
-    o.add_argument("--checkpoint", type=Path, help="checkpoint for --predict (default: OUT/best.npz)")
-    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--checkpoint", help="checkpoint for --predict (default: OUT/best.npz)")
     return p
 
 
-def read_series(args: argparse.Namespace) -> tuple[np.ndarray, str]:
-    if args.csv is not None:
-        return load_series(args.csv, args.column), f"{args.csv} [{args.column}]"
-    return builtin_series(args.series)
+def read_series(cfg: Config) -> tuple[np.ndarray, str]:
+    if cfg.csv is not None:
+        return load_series(cfg.csv, cfg.column), f"{cfg.csv} [{cfg.column}]"
+    return builtin_series(cfg.series)
 
 
-def to_model_units(values: np.ndarray, use_log: bool) -> np.ndarray:
-    return np.log(values) if use_log else values
-
-
-def from_model_units(values: np.ndarray, use_log: bool) -> np.ndarray:
-    return np.exp(values) if use_log else values
-
-
-def inputs_for(X: np.ndarray, target: str) -> np.ndarray:
-    """What the network sees: the window (level) or its step-to-step changes (delta).
-
-    Changes are stationary where levels trend: a series that grows past its training range (the airline
-    passengers do) still gives inputs of the kind the network was trained on.
-    """
-    return X[:, 1:] - X[:, :-1] if target == "delta" else X
-
-
-def targets_for(X: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
-    """What the network is trained to output: the next value, or its change from the window's last value."""
-    return y - X[:, -1, :] if target == "delta" else y
-
-
-def forecast_from(model: SequenceRegressor, X: np.ndarray, target: str) -> np.ndarray:
-    out = predict(model, inputs_for(X, target))
-    return out + X[:, -1, :] if target == "delta" else out
-
-
-def checkpoint_state(model, opt, epoch, best, config, scaler, history, rng) -> dict:  # noqa: ANN001
-    return {
-        "kind": MODEL_KIND,
-        "config": config,
-        "model": dict(model.state_dict()),
-        "optimizer": opt.state_dict(),
-        "epoch": epoch,
-        "best_valid": best,
-        "scaler": scaler.to_dict(),
-        "history": history,
-        "rng": {"minigrad": minigrad.get_rng_state(), "data": rng.bit_generator.state},
-    }
-
-
-def load_checkpoint(path: Path) -> dict:
-    state = load(path)
-    if state.get("kind") != MODEL_KIND:
-        raise CheckpointError(f"{path}: not a seq2vec.forecast checkpoint (kind: {state.get('kind')!r})")
-    return state
-
-
-def model_from(state: dict) -> SequenceRegressor:
-    c = state["config"]
-    model = SequenceRegressor(c["cell"], 1, c["hidden"], c["layers"], 1, c["dropout"])
-    model.load_state_dict(state["model"])
-    return model
-
-
-def train(args: argparse.Namespace) -> dict:
-    values, description = read_series(args)
-    use_log = bool(np.all(values > 0)) if args.log is None else args.log
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    cfg = cli.to_config(parser.parse_args(argv), Config)
+    minigrad.set_num_threads(cfg.threads)
+    if cfg.predict:
+        return predict_ahead(cfg)
+    run = RunFolder(cfg.out, cfg.resume, cfg.restart).open()  # before any work: nothing is lost later
+    state = checkpoint.read(run / "last.npz") if cfg.resume else None
+    if state is not None:
+        saved = state["config"]["options"]
+        cfg = Config(**cli.resumed(asdict(cfg), saved, cli.given_options(parser, argv), RUN_CONTROL))
+    values, about = read_series(cfg)
+    use_log = bool(np.all(values > 0)) if cfg.log is None else cfg.log
     if use_log and np.any(values <= 0):
-        raise ValueError("--log needs a series of positive values; this one has zeros or negatives")
-    config = dict(cell=args.cell, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
-                  window=args.window, target=args.target, log=use_log, series=description)
-    data = prepare_forecast(to_model_units(values, use_log), args.window)
-    (Xtr, ytr), (Xva, yva), (Xte, _) = data.train, data.valid, data.test
-    ttr, tva = targets_for(Xtr, ytr, args.target), targets_for(Xva, yva, args.target)
-    Itr, Iva = inputs_for(Xtr, args.target), inputs_for(Xva, args.target)
+        raise UserError("--log needs a series of positive values; this one has zeros or negatives")
+    if cfg.target == "delta" and cfg.window < 2:
+        raise UserError("--target delta needs --window of at least 2 (it feeds the window's changes)")
+    data = prepare_forecast(to_model_units(values, use_log), cfg.window)
+    (Xtr, ytr), (Xva, yva) = data.train, data.valid
+    inputs, targets = inputs_for(Xtr, cfg.target), targets_for(Xtr, ytr, cfg.target)
+    val_inputs, val_targets = inputs_for(Xva, cfg.target), targets_for(Xva, yva, cfg.target)
+    print(f"series: {about}, {len(values)} values; windows train/valid/test = {len(Xtr)}/{len(Xva)}/"
+          f"{len(data.test[0])} (window {cfg.window}); log={use_log}, target={cfg.target}")
 
-    out = run_folder(args.out)
-    minigrad.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    model = SequenceRegressor(args.cell, 1, args.hidden, args.layers, 1, args.dropout)
-    opt = optim.Adam(model.parameters(), lr=args.lr)
-    start, best, history = 0, float("inf"), {"train": [], "valid": [], "grad_norm": [], "clip_rate": []}
-    best_state = {k: v.copy() for k, v in model.state_dict().items()}
-    if args.resume:
-        state = load_checkpoint(out / "last.npz")
-        if state["config"] != config:
-            raise CheckpointError(f"{out / 'last.npz'}: saved for another configuration: {state['config']}")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        start, best, history = state["epoch"], state["best_valid"], state["history"]
-        minigrad.set_rng_state(state["rng"]["minigrad"])
-        rng.bit_generator.state = state["rng"]["data"]
-        best_state = load_checkpoint(out / "best.npz")["model"]
-        print(f"resuming {out / 'last.npz'} at epoch {start}")
+    minigrad.manual_seed(cfg.seed)
+    options = {k: v for k, v in asdict(cfg).items() if k not in {"out", "resume", "restart", "predict", "checkpoint"}}
+    model = checkpoint.build_model(options)
+    opt = optim.Adam(model.parameters(), lr=cfg.lr)
+    settings = FitSettings(cfg.epochs, cfg.clip, cfg.patience, max_minutes=cfg.max_minutes, progress=cfg.progress)
+    trainer = Trainer(model, opt, run, settings, kind=checkpoint.KIND,
+                      config={"options": options, "log": use_log, "series": about},
+                      extra={"scaler": data.scaler.to_dict()})
+    if state is not None:
+        trainer.restore(state, run / "last.npz")
+        print(f"resuming {run / 'last.npz'} at epoch {trainer.progress.epoch + 1}")
 
-    print(f"series: {description}, {len(values)} values; windows train/valid/test = "
-          f"{len(Xtr)}/{len(Xva)}/{len(Xte)} (window {args.window}); log={use_log}, target={args.target}")
-    t0 = time.perf_counter()
-    bar = tqdm(range(start, args.epochs), desc=f"{args.cell} forecast", disable=args.quiet, initial=start,
-               total=args.epochs)
-    since_best = 0
-    for epoch in bar:
-        losses, norms, fired = [], [], 0
-        for idx in minibatches(len(Xtr), args.batch_size, rng):
-            r = train_step(model, opt, Itr[idx], ttr[idx], args.clip, len(history["train"]))
-            losses.append(r.loss)
-            norms.append(r.grad_norm)
-            fired += r.clipped
-        valid = mse(model, Iva, tva)
-        history["train"].append(float(np.mean(losses)))
-        history["valid"].append(valid)
-        history["grad_norm"].append(float(np.mean(norms)))
-        history["clip_rate"].append(fired / len(norms))
-        bar.set_postfix(loss=f"{history['train'][-1]:.4f}", valid=f"{valid:.4f}", gnorm=f"{norms[-1]:.2f}")
-        if valid < best:
-            best, since_best = valid, 0
-            best_state = {k: v.copy() for k, v in model.state_dict().items()}
-            save(checkpoint_state(model, opt, epoch + 1, best, config, data.scaler, history, rng), out / "best.npz")
-        else:
-            since_best += 1
-        save(checkpoint_state(model, opt, epoch + 1, best, config, data.scaler, history, rng), out / "last.npz")
-        if since_best >= args.patience:
-            bar.write(f"early stop at epoch {epoch + 1}: no better valid loss for {args.patience} epochs")
-            break
-    bar.close()
-    wall = time.perf_counter() - t0
-    model.load_state_dict(best_state)
-    return report(args, model, data, use_log, history, wall, config, out)
+    stopped = trainer.fit(
+        batches=lambda epoch: shuffled_batches(len(inputs), cfg.batch_size, cfg.seed, epoch),
+        loss=lambda idx: F.mse_loss(model(minigrad.tensor(inputs[idx])), targets[idx]),
+        validate=lambda: {"val_loss": model.mse(val_inputs, val_targets)},
+        size=len,
+    )
+    print(f"training stopped: {stopped}")
+    best, _, _ = checkpoint.load_model(run / "best.npz")  # the lowest validation MSE of THIS run
+    p = trainer.progress
+    result = report(run, best, data, options, use_log, p.history)
+    clip_rate = float(np.mean([h["clip_rate"] for h in p.history])) if p.history else 0.0
+    metrics = {"config": options, "series": about, "log": use_log, "test": result["test"], "epochs": p.epoch,
+               "stopped": stopped, "clip_rate": clip_rate, "best_val_loss": p.best, "history": p.history,
+               "timing": trainer.timing}
+    written = [*result["written"], run.write_json("metrics.json", metrics), run / "best.npz", run / "last.npz"]
+    print(f"\ntrained {p.epoch} epochs; clipping fired on {100 * clip_rate:.1f}% of steps")
+    print("written: " + ", ".join(str(w) for w in written))
+    return 0
 
 
-def report(args, model, data, use_log, history, wall, config, out) -> dict:  # noqa: ANN001
-    """Test metrics in the series' own units next to the baselines; CSV, plot and metrics.json."""
-    Xte, _ = data.test
-    truth = from_model_units(data.unscaled_targets("test"), use_log)  # data.values is in model units
-    series = from_model_units(data.values, use_log)
-
-    def unscale(z: np.ndarray) -> np.ndarray:
-        return from_model_units(data.scaler.inverse_transform(z), use_log)
-
-    rows = {
-        f"{args.cell.upper()} (ours)": unscale(forecast_from(model, Xte, args.target)),
-        "naive: last value": unscale(naive_last(Xte)),
-        "moving average (3)": unscale(moving_average(Xte, min(3, args.window))),
-    }
-    metrics = {name: {"rmse": rmse(p, truth), "mae": mae(p, truth)} for name, p in rows.items()}
-    print(f"\ntest set: {len(truth)} targets (the last part of the series, never seen in training)")
-    print(f"{'model':<22}{'RMSE':>12}{'MAE':>12}")
-    for name, m in metrics.items():
-        print(f"{name:<22}{m['rmse']:>12.3f}{m['mae']:>12.3f}")
-    times = data.times("test")
-    pred = rows[f"{args.cell.upper()} (ours)"][:, 0]
-    csv_path = out / "predictions.csv"
-    with open(csv_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["t", "truth", "prediction", "naive_last"])
-        for t, y, p, n in zip(times, truth[:, 0], pred, rows["naive: last value"][:, 0]):
-            w.writerow([int(t), f"{y:.6g}", f"{p:.6g}", f"{n:.6g}"])
-    written = [csv_path]
-    plt = pyplot()
-    if plt is not None:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
-        ax1.plot(np.arange(len(series)), series, color="0.6", label="series")
-        ax1.plot(times, pred, color="C3", label=f"{args.cell.upper()} forecast (test)")
-        ax1.axvline(data.bounds[0], ls=":", color="k")
-        ax1.axvline(data.bounds[1], ls="--", color="k")
-        ax1.set_title("prediction vs truth (dotted: valid starts, dashed: test starts)")
-        ax1.set_xlabel("time step")
-        ax1.legend()
-        ax2.plot(history["train"], label="train MSE")
-        ax2.plot(history["valid"], label="valid MSE")
-        ax2.set_yscale("log")
-        ax2.set_xlabel("epoch")
-        ax2.legend()
-        fig.tight_layout()
-        fig.savefig(out / "forecast.png", dpi=110)
-        plt.close(fig)
-        written.append(out / "forecast.png")
-    result = {"config": config, "test": metrics, "epochs": len(history["train"]), "wall_seconds": round(wall, 2),
-              "clip_rate": float(np.mean(history["clip_rate"])) if history["clip_rate"] else 0.0}
-    written.append(write_json(out / "metrics.json", result))
-    written.append(out / "best.npz")
-    print(f"\ntrained {len(history['train'])} epochs in {wall:.1f} s; clipping fired on "
-          f"{100 * result['clip_rate']:.1f}% of steps")
-    print("written: " + ", ".join(str(p) for p in written))
-    return result
-
-
-def predict_ahead(args: argparse.Namespace) -> np.ndarray:
+def predict_ahead(cfg: Config) -> int:
     """Forecast K steps past the end by feeding each forecast back in as the newest value."""
-    path = args.checkpoint or args.out / "best.npz"
-    state = load_checkpoint(path)
-    model, c = model_from(state), state["config"]
-    scaler = Scaler.from_dict(state["scaler"])
-    values, description = read_series(args)
-    if len(values) < c["window"]:
-        raise ValueError(f"the series has {len(values)} values; the model needs a window of {c['window']}")
+    path = Path(cfg.checkpoint) if cfg.checkpoint else Path(cfg.out) / "best.npz"
+    model, scaler, c = checkpoint.load_model(path)
+    values, about = read_series(cfg)
+    window, target = c["options"]["window"], c["options"]["target"]
+    if len(values) < window:
+        raise UserError(f"the series has {len(values)} values; the model needs a window of {window}")
     history = list(scaler.transform(to_model_units(values, c["log"])))
-    for _ in range(args.predict):
-        x = np.asarray(history[-c["window"]:], dtype=np.float32)[None, :, None]
-        history.append(float(forecast_from(model, x, c["target"])[0, 0]))
+    for _ in range(cfg.predict):
+        x = np.asarray(history[-window:], dtype=np.float64)[None, :, None]
+        step = model.predict(inputs_for(x, target).astype(np.float32))[0, 0]
+        history.append(float(step + x[0, -1, 0] if target == "delta" else step))
     future = from_model_units(scaler.inverse_transform(np.asarray(history[len(values):])), c["log"])
-    print(f"{args.predict}-step forecast after the last of {len(values)} values of {description}:")
+    print(f"{cfg.predict}-step forecast after the last of {len(values)} values of {about}:")
     for k, v in enumerate(future, 1):
         print(f"  t+{k}: {v:.4f}")
-    return future
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    for name in ("window", "hidden", "layers", "epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            print(f"error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
-            return 2
-    if args.threads < 1:
-        print("error: --threads must be at least 1", file=sys.stderr)
-        return 2
-    minigrad.set_num_threads(args.threads)
-    if args.target == "delta" and args.window < 2:
-        print("error: --target delta needs --window of at least 2 (it feeds the window's changes)", file=sys.stderr)
-        return 2
-    try:
-        if args.predict:
-            predict_ahead(args)
-        else:
-            train(args)
-    except (ValueError, FileNotFoundError, CheckpointError, NonFiniteLoss) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: the last finished epoch is saved in {args.out / 'last.npz'} (use --resume)")
-        return 130
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_command(main))

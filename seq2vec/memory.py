@@ -1,104 +1,147 @@
-"""Long-term memory: the adding problem, the vanishing gradient, and exploding gradients, measured.
+"""`python -m seq2vec.memory`: how long can RNN, LSTM and GRU remember? Vanishing and exploding gradients.
 
-    python -m seq2vec.memory                       # RNN, LSTM, GRU at T = 10, 50, 100 (about 2 minutes)
-    python -m seq2vec.memory --lengths 100,200 --steps 2000
+    python -m seq2vec.memory                       # T = 10, 50, 100; RNN, LSTM, GRU; 2,000 steps each
+    python -m seq2vec.memory --lengths 200 --cells lstm,gru --steps 4000
 
-1. The adding problem (Hochreiter & Schmidhuber 1997; Le et al. 2015): a sequence of T (value, marker)
-   pairs; the answer is the sum of the two marked values. Each cell trains with the same budget of
-   steps at each T; the table gives the test MSE (always answering 1.0 scores 1/6 = 0.167).
-2. Gradient flow: ||dloss/dh_t|| for every t, at initialisation and after training. For the simple
-   RNN it shrinks geometrically as t moves away from the end (the vanishing gradient): the first
-   marker's influence never reaches the weights. LSTM's additive cell state keeps it alive.
-3. Exploding gradients: a simple RNN with a large recurrent initialisation, trained with plain SGD
-   with and without clip_grad_norm_. Without clipping the gradient norm explodes and training
-   diverges (caught and reported); the clipped run keeps every update bounded and trains.
+1. The adding problem at each length T: test MSE after the same number of steps for every cell
+   (always answering 1.0 scores 1/6: a cell has learned only if it beats that).
+2. Gradient flow: ||dloss/dh_t|| for every t at initialisation and after training (the vanishing gradient).
+3. Exploding gradients: a simple RNN with large recurrent weights under plain SGD, without and with
+   clip_grad_norm_(1.0).
+Writes into --out: one sub-folder per (cell, T) run with its checkpoints, adding.csv, gradient_flow.png,
+exploding.png, metrics.json. --resume continues an interrupted command: finished runs are kept, the run that
+was cut off continues exactly.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
-import time
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 import minigrad
+from demokit import cli
+from demokit.checkpoints import load_checkpoint
+from demokit.errors import Diverged
+from demokit.runs import RunFolder
+from demokit.step import train_step
+from demokit.trainer import FitSettings, Trainer
 from minigrad import functional as F
 from minigrad import nn, optim
-from minigrad.checkpoint import save
 from seq2vec.data import adding_baseline_mse, adding_problem
+from seq2vec.memory_report import adding_table, plot_exploding, plot_flow
 from seq2vec.model import SequenceRegressor
-from seq2vec.plotting import pyplot
-from seq2vec.training import NonFiniteLoss, mse, run_folder, train_step, write_json
+
+KIND = "seq2vec.memory"
+CELLS = ("rnn", "lstm", "gru")
+
+
+@dataclass
+class Config:
+    lengths: tuple[int, ...] = (10, 50, 100)
+    cells: tuple[str, ...] = CELLS
+    steps: int = 2000
+    batch_size: int = 64
+    hidden: int = 32
+    lr: float = 1e-2
+    clip: float = 1.0
+    test_size: int = 2000
+    explode_length: int = 10
+    explode_gain: float = 2.0
+    explode_steps: int = 400
+    explode_lr: float = 0.05
+    skip: tuple[str, ...] = ()
+    seed: int = 0
+    threads: int = 1
+    out: str = "runs/memory"
+    resume: bool = False
+    restart: bool = False
+    max_minutes: float = 0.0
+    progress: bool = True
+
+
+def comma_list(item: Callable[[str], object], allowed: Sequence[str] = (), least: int = 1) -> Callable[[str], tuple]:
+    """An argparse type for 'a,b,c': each item converted by `item` and checked."""
+    def parse(text: str) -> tuple:
+        try:
+            items = tuple(item(x.strip()) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+        bad = [x for x in items if (allowed and x not in allowed) or (isinstance(x, int) and x < least)]
+        if not items or bad:
+            rule = f"items from {', '.join(allowed)}" if allowed else f"integers >= {least}"
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}")
+        return items
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m seq2vec.memory",
-        description="Measure long-term memory of RNN, LSTM and GRU on the adding problem; plot vanishing "
-        "gradients and show exploding gradients with and without clipping.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--lengths", default="10,50,100", help="comma-separated sequence lengths T")
-    p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells to compare")
-    p.add_argument("--steps", type=int, default=2000, help="training steps per (cell, T): the same budget for all")
-    p.add_argument("--batch-size", type=int, default=64, help="sequences per step")
-    p.add_argument("--hidden", type=int, default=32, help="recurrent units")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate for the adding problem")
-    p.add_argument("--clip", type=float, default=1.0, help="global-norm clipping in the adding runs (0: off)")
-    p.add_argument("--test-size", type=int, default=2000, help="test sequences per T")
-    p.add_argument("--explode-length", type=int, default=10, help="T of the exploding-gradient experiment")
-    p.add_argument("--explode-gain", type=float, default=2.0,
+    d = Config()
+    p = cli.parser("python -m seq2vec.memory",
+                   "Measure long-term memory of RNN, LSTM and GRU on the adding problem; plot vanishing "
+                   "gradients and show exploding gradients with and without clipping.")
+    p.add_argument("--lengths", type=comma_list(int, least=2), default=d.lengths,
+                   help="comma-separated sequence lengths T (each >= 2)")
+    p.add_argument("--cells", type=comma_list(str, CELLS), default=d.cells, help="comma-separated cells to compare")
+    p.add_argument("--steps", type=cli.positive_int, default=d.steps,
+                   help="training steps per (cell, T): the same budget for all")
+    p.add_argument("--batch-size", type=cli.positive_int, default=d.batch_size, help="sequences per step")
+    p.add_argument("--hidden", type=cli.positive_int, default=d.hidden, help="recurrent units")
+    p.add_argument("--lr", type=cli.positive_float, default=d.lr, help="Adam learning rate for the adding problem")
+    p.add_argument("--clip", type=cli.nonnegative_float, default=d.clip,
+                   help="global-norm clipping in the adding runs (0: off)")
+    p.add_argument("--test-size", type=cli.positive_int, default=d.test_size, help="test sequences per T")
+    p.add_argument("--explode-length", type=cli.int_range(2, 100_000), default=d.explode_length,
+                   help="T of the exploding-gradient experiment")
+    p.add_argument("--explode-gain", type=cli.positive_float, default=d.explode_gain,
                    help="scale of the recurrent weights in the exploding experiment (orthogonal * gain)")
-    p.add_argument("--explode-steps", type=int, default=400, help="SGD steps in the exploding experiment")
-    p.add_argument("--explode-lr", type=float, default=0.05, help="SGD learning rate in the exploding experiment")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: adding, flow, explode")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed repeats a run bit for bit")
-    p.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads for NumPy; small recurrent models run fastest with 1")
-    p.add_argument("--out", type=Path, default=Path("runs/memory"), help="folder for CSV/JSON/PNG outputs")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--explode-steps", type=cli.positive_int, default=d.explode_steps,
+                   help="SGD steps in the exploding experiment")
+    p.add_argument("--explode-lr", type=cli.positive_float, default=d.explode_lr,
+                   help="SGD learning rate in the exploding experiment")
+    p.add_argument("--skip", type=comma_list(str, ("adding", "flow", "explode")), default=d.skip,
+                   help="comma-separated parts to skip: adding, flow, explode")
+    cli.add_run_options(p, out=d.out)
     return p
 
 
-def parse_list(text: str, kind: type, name: str) -> list:
-    try:
-        items = [kind(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"--{name}: expected a comma-separated list, got {text!r}") from None
-    if not items:
-        raise ValueError(f"--{name} is empty")
-    return items
+class AddingBatches(Sequence):
+    """Fresh adding-problem data every step; batch i depends on (seed, T, i) only, so --resume repeats it."""
+
+    def __init__(self, steps: int, batch_size: int, T: int, seed: int) -> None:
+        self.steps, self.batch_size, self.T, self.seed = steps, batch_size, T, seed
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        return adding_problem(self.batch_size, self.T, np.random.default_rng([self.seed, self.T, i]))
 
 
-# ---- 1. the adding problem ----------------------------------------------------------------------------
-
-
-def train_adding(cell: str, T: int, args: argparse.Namespace, seed: int) -> tuple[SequenceRegressor, dict]:
-    """Train one cell at one length with the shared budget; return the model and its numbers."""
-    minigrad.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model = SequenceRegressor(cell, 2, args.hidden)
-    opt = optim.Adam(model.parameters(), lr=args.lr)
-    Xte, yte = adding_problem(args.test_size, T, np.random.default_rng(10_000 + T))
-    losses, norms, fired = [], [], 0
-    bar = tqdm(range(args.steps), desc=f"adding T={T:<4} {cell:<4}", disable=args.quiet, leave=False)
-    for step in bar:
-        X, y = adding_problem(args.batch_size, T, rng)  # fresh data every step: no overfitting possible
-        r = train_step(model, opt, X, y, args.clip, step)
-        losses.append(r.loss)
-        norms.append(r.grad_norm)
-        fired += r.clipped
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", gnorm=f"{r.grad_norm:.2f}")
-    return model, {"cell": cell, "T": T, "test_mse": mse(model, Xte, yte),
-                   "final_train_mse": float(np.mean(losses[-50:])), "clip_rate": fired / args.steps}
-
-
-# ---- 2. gradient flow ---------------------------------------------------------------------------------
+def train_adding(cell: str, T: int, cfg: Config, run: RunFolder) -> tuple[SequenceRegressor, dict]:
+    """Train one cell at one length for cfg.steps steps in its own sub-folder of `run`; its model and numbers."""
+    folder = run / f"adding_{cell}_T{T}"
+    sub = RunFolder(folder, resume=cfg.resume and (folder / "last.npz").is_file()).open()
+    minigrad.manual_seed(cfg.seed)
+    model = SequenceRegressor(cell, 2, cfg.hidden)
+    X_test, y_test = adding_problem(cfg.test_size, T, np.random.default_rng(10_000 + T))
+    settings = FitSettings(1, cfg.clip, monitor="test_mse", progress=cfg.progress, name=f"adding T={T} {cell}")
+    trainer = Trainer(model, optim.Adam(model.parameters(), lr=cfg.lr), sub, settings, kind=KIND,
+                      config={"cell": cell, "T": T, "hidden": cfg.hidden})
+    if sub.resume:
+        trainer.restore(load_checkpoint(sub / "last.npz", KIND, {"model": dict, "progress": dict}), sub / "last.npz")
+    trainer.fit(
+        batches=lambda epoch: AddingBatches(cfg.steps, cfg.batch_size, T, cfg.seed),
+        loss=lambda batch: F.mse_loss(model(minigrad.tensor(batch[0])), batch[1]),
+        validate=lambda: {"test_mse": model.mse(X_test, y_test)},
+    )
+    h = trainer.progress.history[-1]
+    return model, {"cell": cell, "T": T, "test_mse": h["test_mse"],
+                   "final_train_mse": float(np.mean(trainer.progress.step_losses[-50:])), "clip_rate": h["clip_rate"]}
 
 
 def gradient_norms(model: SequenceRegressor, T: int, seed: int, n: int = 256) -> np.ndarray:
@@ -111,153 +154,85 @@ def gradient_norms(model: SequenceRegressor, T: int, seed: int, n: int = 256) ->
     return np.asarray(norms, dtype=np.float64)
 
 
-# ---- 3. exploding gradients ---------------------------------------------------------------------------
-
-
-def exploding_run(clip: float, args: argparse.Namespace) -> dict:
+def exploding_run(clip: float, cfg: Config) -> dict:
     """Simple RNN, recurrent kernel = gain * orthogonal, plain SGD; the gradient norm at every step.
 
-    Plain SGD on purpose: Adam divides each update by a running gradient scale, which hides the
-    explosion; SGD shows it as Pascanu et al. (2013) describe.
+    Plain SGD on purpose: Adam divides each update by a running gradient scale, which hides the explosion;
+    SGD shows it as Pascanu et al. (2013) describe. The step is demokit's train_step, which stops at the
+    first non-finite loss or gradient norm (Diverged) -- here that is the expected outcome without clipping.
     """
-    minigrad.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    model = SequenceRegressor("rnn", 2, args.hidden)
-    layer = model.last_recurrent
-    nn.init.orthogonal_(layer.weight_hh, gain=args.explode_gain)
-    opt = optim.SGD(model.parameters(), lr=args.explode_lr)
+    minigrad.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = SequenceRegressor("rnn", 2, cfg.hidden)
+    nn.init.orthogonal_(model.last_recurrent.weight_hh, gain=cfg.explode_gain)
+    opt = optim.SGD(model.parameters(), lr=cfg.explode_lr)
     norms, losses, diverged = [], [], None
-    label = f"clip {clip:g}" if clip > 0 else "no clipping"
-    for step in tqdm(range(args.explode_steps), desc=f"exploding, {label}", disable=args.quiet, leave=False):
-        X, y = adding_problem(args.batch_size, args.explode_length, rng)
+    for step in range(cfg.explode_steps):
+        X, y = adding_problem(cfg.batch_size, cfg.explode_length, rng)
         try:
-            r = train_step(model, opt, X, y, clip, step)
-        except NonFiniteLoss as e:
+            r = train_step(lambda X=X, y=y: F.mse_loss(model(minigrad.tensor(X)), y), opt, clip, f"step {step + 1}")
+        except Diverged as e:
             diverged = str(e)
             break
         norms.append(r.grad_norm)
         losses.append(r.loss)
     return {"clip": clip, "grad_norms": norms, "losses": losses, "diverged": diverged,
-            "max_grad_norm": float(max(norms)) if norms else float("nan"),
-            "final_loss": float(np.mean(losses[-20:])) if losses else float("nan")}
+            "max_grad_norm": float(max(norms)) if norms else None,
+            "final_loss": float(np.mean(losses[-20:])) if losses else None}
 
 
-# ---- the command --------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        lengths = parse_list(args.lengths, int, "lengths")
-        cells = parse_list(args.cells, str, "cells")
-        skip = set(parse_list(args.skip, str, "skip")) if args.skip else set()
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    bad = [c for c in cells if c not in ("rnn", "lstm", "gru")] + [str(t) for t in lengths if t < 2]
-    if bad or args.steps < 1 or skip - {"adding", "flow", "explode"}:
-        print(f"error: check --cells (rnn, lstm, gru), --lengths (>= 2), --steps, --skip: {bad or sorted(skip)}",
-              file=sys.stderr)
-        return 2
-    if args.threads < 1:
-        print("error: --threads must be at least 1", file=sys.stderr)
-        return 2
-    minigrad.set_num_threads(args.threads)
-    out = run_folder(args.out)
-    t0 = time.perf_counter()
-    results: dict = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
-    written: list[Path] = []
-    plt = pyplot()
-
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = cli.to_config(build_parser().parse_args(argv), Config)
+    minigrad.set_num_threads(cfg.threads)
+    run = RunFolder(cfg.out, cfg.resume, cfg.restart).open()  # before any work: nothing is lost later
+    results: dict = {"config": asdict(cfg)}
+    written = []
     trained: dict[str, SequenceRegressor] = {}
-    if "adding" not in skip:
+    if "adding" not in cfg.skip:
         rows = []
-        for T in lengths:
-            for cell in cells:
-                model, row = train_adding(cell, T, args, args.seed)
+        for T in cfg.lengths:
+            for cell in cfg.cells:
+                model, row = train_adding(cell, T, cfg, run)
                 rows.append(row)
-                if T == max(lengths):
+                if T == max(cfg.lengths):
                     trained[cell] = model
-                    save({"kind": "seq2vec.memory", "config": model.config, "model": dict(model.state_dict())},
-                         out / f"adding_{cell}_T{T}.npz")
-                tqdm.write(f"  adding T={T:<4} {cell:<5} test MSE {row['test_mse']:.4f}")
         results["adding"] = rows
-        print(f"\nadding problem: test MSE after {args.steps} steps of batch {args.batch_size} "
+        print(f"\nadding problem: test MSE after {cfg.steps} steps of batch {cfg.batch_size} "
               f"(always answering 1.0 scores {adding_baseline_mse():.3f}; lower is better)")
-        print("T".rjust(6) + "".join(c.upper().rjust(10) for c in cells))
-        for T in lengths:
-            line = str(T).rjust(6)
-            for cell in cells:
-                line += f"{next(r['test_mse'] for r in rows if r['T'] == T and r['cell'] == cell):10.4f}"
-            print(line)
-        with open(out / "adding.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        written.append(out / "adding.csv")
+        table, csv_text = adding_table(rows, cfg.lengths, cfg.cells)
+        print(table)
+        written.append(run.write_text("adding.csv", csv_text))
 
-    if "flow" not in skip:
-        T = max(lengths)
+    if "flow" not in cfg.skip:
+        T = max(cfg.lengths)
         flow = {}
-        for cell in cells:
-            minigrad.manual_seed(args.seed)
-            fresh = SequenceRegressor(cell, 2, args.hidden)
-            flow[cell] = {"init": gradient_norms(fresh, T, args.seed + 1).tolist()}
+        for cell in cfg.cells:
+            minigrad.manual_seed(cfg.seed)
+            flow[cell] = {"init": gradient_norms(SequenceRegressor(cell, 2, cfg.hidden), T, cfg.seed + 1).tolist()}
             if cell in trained:
-                flow[cell]["trained"] = gradient_norms(trained[cell], T, args.seed + 1).tolist()
+                flow[cell]["trained"] = gradient_norms(trained[cell], T, cfg.seed + 1).tolist()
         results["gradient_flow"] = {"T": T, **flow}
         print(f"\ngradient flow at T={T}: ||dloss/dh_t|| at t=0 relative to t=T-1 (smaller = more vanishing)")
         for cell, f in flow.items():
             parts = [f"{k} {v[0] / v[-1]:.2e}" if v[0] > 0 else f"{k} 0 (below float32's range)" for k, v in f.items()]
             print(f"  {cell.upper():<5} " + ", ".join(parts))
-        if plt is not None:
-            fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-            for ax, when in zip(axes, ("init", "trained")):
-                for cell, f in flow.items():
-                    if when in f:
-                        ax.semilogy(np.arange(T), f[when], label=cell.upper())
-                ax.set_title(f"||dloss/dh_t|| {'at initialisation' if when == 'init' else 'after training'}")
-                ax.set_xlabel("time step t (the loss is at t = T-1)")
-                ax.legend()
-            fig.tight_layout()
-            fig.savefig(out / "gradient_flow.png", dpi=110)
-            plt.close(fig)
-            written.append(out / "gradient_flow.png")
+        written.append(plot_flow(run / "gradient_flow.png", flow, T))
 
-    if "explode" not in skip:
-        runs = [exploding_run(0.0, args), exploding_run(1.0, args)]
-        results["exploding"] = [{k: v for k, v in r.items()} for r in runs]
-        print(f"\nexploding gradients: simple RNN, recurrent weights = {args.explode_gain} x orthogonal, "
-              f"SGD lr {args.explode_lr}, T={args.explode_length}")
+    if "explode" not in cfg.skip:
+        runs = [exploding_run(0.0, cfg), exploding_run(1.0, cfg)]
+        results["exploding"] = runs
+        print(f"\nexploding gradients: simple RNN, recurrent weights = {cfg.explode_gain} x orthogonal, "
+              f"SGD lr {cfg.explode_lr}, T={cfg.explode_length}")
         for r in runs:
             name = "clip_grad_norm_(1.0)" if r["clip"] else "no clipping"
             status = f"DIVERGED: {r['diverged']}" if r["diverged"] else f"trained, final MSE {r['final_loss']:.4f}"
-            print(f"  {name:<22} max gradient norm {r['max_grad_norm']:.3g}; {status}")
-        if plt is not None:
-            fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-            for r in runs:
-                name = "clip_grad_norm_(1.0)" if r["clip"] else "no clipping"
-                ax1.semilogy(r["grad_norms"], label=name)
-                ax2.plot(r["losses"], label=name)
-                if r["diverged"]:
-                    ax2.axvline(len(r["losses"]), color="C3", ls=":", label="diverged (NaN/inf)")
-            ax1.set_title("gradient norm before clipping, per step")
-            ax2.set_title("training loss (MSE)")
-            ax2.axhline(adding_baseline_mse(), color="0.5", ls="--", label="constant predictor")
-            ax2.set_ylim(0, 1.0)
-            for ax in (ax1, ax2):
-                ax.set_xlabel("step")
-                ax.legend()
-            fig.tight_layout()
-            fig.savefig(out / "exploding.png", dpi=110)
-            plt.close(fig)
-            written.append(out / "exploding.png")
+            print(f"  {name:<22} max gradient norm {r['max_grad_norm'] or float('nan'):.3g}; {status}")
+        written.append(plot_exploding(run / "exploding.png", runs, adding_baseline_mse()))
 
-    results["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    written.append(write_json(out / "metrics.json", results))
-    print(f"\ndone in {results['wall_seconds']} s; written: " + ", ".join(str(p) for p in written))
+    written.append(run.write_json("metrics.json", results))
+    print("\nwritten: " + ", ".join(str(w) for w in written if w is not None))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_command(main))

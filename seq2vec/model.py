@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+import minigrad
+from demokit.step import eval_mode
 from minigrad import nn
 from minigrad.tensor import Tensor
 
@@ -50,3 +54,13 @@ class SequenceRegressor(nn.Module):
     def last_recurrent(self) -> nn.Module:
         """The recurrent layer whose hidden states feed the head (for gradient-norm plots)."""
         return [m for m in self.rnn if not isinstance(m, nn.Dropout)][-1]
+
+    def predict(self, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Outputs for X (N, T, I) in eval mode (dropout off, no graph), batch by batch, as float64 (N, out)."""
+        with eval_mode(self):
+            outs = [self(minigrad.tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+        return np.concatenate(outs).astype(np.float64)
+
+    def mse(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Mean squared error of predict(X) against y."""
+        return float(np.mean((self.predict(X) - y) ** 2))
