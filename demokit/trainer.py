@@ -90,7 +90,7 @@ class Trainer:
         kind: str,
         config: dict[str, Any],
         scheduler: Any = None,
-        extra: dict[str, Any] | None = None,
+        extra: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.model, self.optimizer, self.scheduler, self.run = model, optimizer, scheduler, run
         self.settings, self.kind, self.config, self.extra = settings, kind, config, extra or {}
@@ -108,7 +108,8 @@ class Trainer:
             "sched": self.scheduler.state_dict() if self.scheduler is not None else {},
             "rng": minigrad.get_rng_state(),
             "progress": asdict(self.progress),
-            **self.extra,
+            # a callable is asked at each save: for what changes during training (a stateful model's carried state)
+            **(self.extra() if callable(self.extra) else self.extra),
         }
 
     def save(self, name: str) -> None:
@@ -122,7 +123,9 @@ class Trainer:
             load_into(self.scheduler, state["sched"], path, "sched")
         try:
             minigrad.set_rng_state(state["rng"])
-            self.progress = Progress(**state["progress"])
+            progress = dict(state["progress"])
+            progress["step_losses"] = [float(v) for v in progress.get("step_losses", [])]
+            self.progress = Progress(**progress)
         except (KeyError, TypeError, ValueError) as e:
             from minigrad.checkpoint import CheckpointError
 
