@@ -105,7 +105,7 @@ def to_dot(
                 style = _STYLE_LEAF
         else:
             nid = node_id[id(obj)] = f"n{len(node_id)}"
-            label, style = type(obj).__name__, _STYLE_OP
+            label, style = _op_label(obj), _STYLE_OP
         lines.append(f'  {nid} [label="{_escape(label)}", {style}];')
 
     # How many ops read each leaf: a leaf read by several (a weight shared by every time step) gets edges of
@@ -271,6 +271,41 @@ def _tensor_label(t: Tensor, name: str | None, show_shapes: bool, show_dtype: bo
     if detail:
         parts.append(" ".join(detail))
     return "\n".join(parts) if parts else " "
+
+
+def _op_label(fn: Function) -> str:
+    """The Function's class name, plus what tells two ops of a kind apart: x[index], the axis of a reduction.
+
+    An LSTM cell slices its four gates out of each weight: `GetItem [:, 3:6]` says which gate a slice is.
+    """
+    name = type(fn).__name__
+    index = fn.__dict__.get("index", _MISSING)
+    if index is not _MISSING:
+        return f"{name}\n[{_index_text(index)}]"
+    axis = fn.__dict__.get("axis")
+    if isinstance(axis, (int, tuple)) and not isinstance(axis, bool):
+        return f"{name}\naxis={axis}"
+    return name
+
+
+_MISSING = object()
+
+
+def _index_text(index: Any) -> str:
+    """An index as written in code: (slice(None), slice(0, 3)) -> ':, 0:3'."""
+    items = index if isinstance(index, tuple) else (index,)
+    parts = []
+    for item in items:
+        if isinstance(item, slice):
+            text = ("" if item.start is None else str(item.start)) + ":" + ("" if item.stop is None else str(item.stop))
+            parts.append(text + ("" if item.step is None else f":{item.step}"))
+        elif item is None or isinstance(item, (int, np.integer)):
+            parts.append(str(item))
+        elif item is Ellipsis:
+            parts.append("...")
+        else:  # an integer or boolean array: its shape says enough
+            parts.append(f"array{_shape_text(np.shape(item))}")
+    return ", ".join(parts)
 
 
 def _value_text(a: np.ndarray) -> str:

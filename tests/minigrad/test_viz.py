@@ -176,10 +176,10 @@ def test_outputs_of_a_multi_output_op_are_tagged() -> None:
     x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     p, q = mg.split(x, [1, 2], axis=1)
     nodes, edges = parse_dot(to_dot(p.sum() + q.sum()))
-    split = next(n for n, v in nodes.items() if v["label"] == "Split")
+    split = next(n for n, v in nodes.items() if v["label"] == "Split\naxis=1")
     assert sorted(e["label"] for a, _, e in edges if a == split) == ["[0]", "[1]"]
     nodes, edges = parse_dot(to_dot(p.sum() + q.sum(), show_intermediates=False))
-    split = next(n for n, v in nodes.items() if v["label"] == "Split")
+    split = next(n for n, v in nodes.items() if v["label"] == "Split\naxis=1")
     assert sorted(e["label"] for a, _, e in edges if a == split) == ["[0] (2, 1)", "[1] (2, 2)"]
 
 
@@ -335,3 +335,11 @@ def test_renders_the_unrolled_rnn(tmp_path) -> None:
     out = draw_graph(rnn(x), tmp_path / "rnn.svg", module=rnn, names={'say "x"': x}, show_intermediates=False)
     text = out.read_text()
     assert text.count(">Tanh<") == 3 and ">Split<" in text and "say &quot;x&quot;" in text
+
+
+def test_op_labels_name_the_index_and_the_axis() -> None:
+    x = mg.tensor(np.ones((2, 6)), requires_grad=True)
+    y = x[:, 0:3].sum(axis=1) + x[1, ::2].sum() + x[None, ..., np.array([0, 5])].mean()
+    ops = [v["label"] for v in parse_dot(to_dot(y))[0].values() if v["shape"] == "box"]
+    assert "GetItem\n[:, 0:3]" in ops and "GetItem\n[1, ::2]" in ops and "GetItem\n[None, ..., array(2,)]" in ops
+    assert "Sum\naxis=1" in ops and "Sum" in ops and "Mean" in ops  # no axis: the bare name
