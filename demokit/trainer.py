@@ -7,6 +7,7 @@ What varies between demos is passed in as three functions, so each demo's loop r
     loss(batch) -> Tensor                forward + loss in training mode
     validate() -> {"val_loss": ..., ...} figures on held-out data (eval mode); `monitor` picks the one that
                                          decides best.npz and early stopping (lower is better unless mode="max")
+    on_epoch_start(epoch)                optional, called before an epoch's first batch (e.g. reset_states())
 
 Per step:   train_step (zero_grad, forward, loss, backward, global-norm clipping, step), then scheduler.step()
 Per epoch:  validate -> history -> best.npz when the monitored figure improved -> last.npz -> early stopping
@@ -148,7 +149,7 @@ class Trainer:
             while p.epoch < s.epochs:
                 if s.patience and p.bad_epochs >= s.patience:
                     return f"early stopping: no better {s.monitor} for {s.patience} epochs"
-                if on_epoch_start is not None:
+                if on_epoch_start is not None and p.batch == 0:  # not when resuming in the middle of an epoch
                     on_epoch_start(p.epoch)
                 epoch_batches = batches(p.epoch)
                 reason = self._run_epoch(epoch_batches, loss, size, started)
