@@ -1,5 +1,5 @@
 """Recurrent modules: the cells RNNCell, LSTMCell, GRUCell and the sequence layers RNN (SimpleRNN), LSTM, GRU,
-Bidirectional, with Keras's options and PyTorch's weight names one call away.
+Bidirectional, with Keras's options and PyTorch's weight names one call away (`rnn_torch.py`).
 
 Equations (gates in PyTorch's and Keras's order; `rnn_ref.py` writes them line by line; W_k is gate k's
 slice of weight_ih, U_k of weight_hh):
@@ -17,63 +17,95 @@ Parameters, laid out as Keras (x @ W), so the counts are Keras's:
     Param # = G*H*(I + H + 1) for RNN and LSTM, 3H*(I + H + 2) for GRU:
     SimpleRNN(8) on 100 features = 872, LSTM(8) = 3,488, GRU(8) = 2,640.
 
-Two implementations share these parameters: impl="fused" (the default) runs one Function per sequence
+How the code is laid out: one class per kind of cell (_SimpleKind, _LSTMKind, _GRUKind) says what differs
+between kinds -- the gate count, the state's parts, the biases and their initialisation, the reference step,
+the fused Function, the torch bias layout -- and is mixed into that kind's cell and layer:
+    RNNCell  = _SimpleKind + _Cell       RNN  = _SimpleKind + _Layer      (_Cell, _Layer: what every kind
+    LSTMCell = _LSTMKind   + _Cell       LSTM = _LSTMKind   + _Layer       shares, over _Recurrent)
+    GRUCell  = _GRUKind    + _Cell       GRU  = _GRUKind    + _Layer
+Inputs are checked where they enter (the cell's or layer's forward) by `rnn_checks.py`, the same functions
+the fused Functions call: a wrong dtype is a TypeError, a wrong shape or value a ValueError.
+
+Two implementations share the parameters: impl="fused" (the default) runs one Function per sequence
 with a hand-derived backward (`rnn_fused.py`); impl="ref" runs the textbook cells of `rnn_ref.py` step by
 step through autograd. Switch with `layer.impl = "ref"`; both give the same numbers (tested to 1e-10).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
-from minigrad.nn import init, rnn_ref
+from minigrad.function import Function
+from minigrad.nn import init, rnn_ref, rnn_torch
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.nn.rnn_checks import check_float, check_mask
 from minigrad.nn.rnn_fused import GRUSequence, LSTMSequence, RNNSequence
 from minigrad.ops import concatenate
 from minigrad.tensor import Tensor
 
-_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
-_TORCH_KEY = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
-
 StateArg = Any  # None, a tensor h, or for LSTM a tuple (h, c); arrays are accepted too
+State = tuple[Tensor, ...]
 
 
 class _Recurrent(Module):
-    """What cells and layers share: the parameters, their initialisation, input checks, torch conversion."""
+    """What every cell and layer shares: the parameters, their initialisation, input checks, the two paths.
 
-    kind = ""  # "RNN", "LSTM" or "GRU": set by each subclass
+    A kind of cell (the _*Kind classes below) sets the class attributes and defines the methods marked
+    "per kind"; nothing here asks which kind it is.
+    """
 
-    def __init__(
-        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", impl: str = "fused"
-    ) -> None:
+    gates = 0                     # G: gate blocks in the weights' columns
+    state_names: tuple[str, ...] = ("h",)  # the parts of the state, in the order they are passed
+    cell_name = ""                # "RNN", "LSTM", "GRU": used in messages
+    has_nonlinearity = False      # only the simple RNN lets you choose tanh or relu
+    nonlinearity = "tanh"
+
+    def __init__(self, input_size: int, hidden_size: int, impl: str = "fused") -> None:
         super().__init__()
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{type(self).__name__}: {arg} must be a positive integer, got {value!r}")
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(
-                f"{type(self).__name__}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
-            )
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.nonlinearity = nonlinearity
         self.impl = impl
-        I, H, G = self.input_size, self.hidden_size, _GATES[self.kind]
+        I, H, G = self.input_size, self.hidden_size, self.gates
         self.weight_ih = Parameter(np.empty((I, G * H), dtype=np.float32))
         self.weight_hh = Parameter(np.empty((H, G * H), dtype=np.float32))
         # Keras initialises each kernel as ONE matrix (not gate by gate): the fans are (I, G*H) and (H, G*H)
         init.xavier_uniform_(self.weight_ih)
         init.orthogonal_(self.weight_hh)
-        if self.kind == "GRU":
-            self.bias_ih = Parameter(np.zeros(G * H, dtype=np.float32))
-            self.bias_hh = Parameter(np.zeros(G * H, dtype=np.float32))
-        else:
-            self.bias = Parameter(np.zeros(G * H, dtype=np.float32))
-            if self.kind == "LSTM":
-                self.bias.data[H : 2 * H] = 1.0  # keep the cell state by default early on (Jozefowicz 2015)
+        self._make_biases()
+
+    # ---- per kind -----------------------------------------------------------------------------------
+    def _make_biases(self) -> None:
+        """Create and initialise the bias parameter(s)."""
+        raise NotImplementedError
+
+    def _biases(self) -> tuple[Tensor, ...]:
+        """The bias parameter(s), in the order the cell functions take them after W_ih, W_hh."""
+        raise NotImplementedError
+
+    def _ref_step(self, x_t: Tensor, state: State) -> State:
+        """One reference time step (rnn_ref): state (h,) or (h, c) -> the new state, same form."""
+        raise NotImplementedError
+
+    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
+        """The fused sequence Function (rnn_fused) for one call; it takes (x, *state, *self._weights())."""
+        raise NotImplementedError
+
+    def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bias_ih, bias_hh) as torch lays them out."""
+        raise NotImplementedError
+
+    def _load_torch_biases(self, b_ih: np.ndarray, b_hh: np.ndarray) -> None:
+        """Set the bias parameter(s) from torch's two biases, in place."""
+        raise NotImplementedError
+
+    def _kind_config(self) -> dict[str, Any]:
+        """Constructor arguments only this kind has (RNN: nonlinearity)."""
+        return {}
 
     # ---- options ----------------------------------------------------------------------------------
     @property
@@ -87,86 +119,60 @@ class _Recurrent(Module):
             raise ValueError(f"{type(self).__name__}: impl must be 'fused' or 'ref', got {value!r}")
         self._impl = value
 
-    @property
-    def _num_states(self) -> int:
-        return 2 if self.kind == "LSTM" else 1
-
     def _weights(self) -> tuple[Tensor, ...]:
         """The parameters in the order the cell functions take them: W_ih, W_hh, then the bias(es)."""
-        if self.kind == "GRU":
-            return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
-        return self.weight_ih, self.weight_hh, self.bias
+        return (self.weight_ih, self.weight_hh, *self._biases())
 
     # ---- the two implementations --------------------------------------------------------------------
-    def _ref_step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-        """One reference time step: state (h,) or (h, c) -> the new state, same form."""
-        if self.kind == "RNN":
-            return (rnn_ref.rnn_cell(x_t, state[0], *self._weights(), self.nonlinearity),)
-        if self.kind == "LSTM":
-            return rnn_ref.lstm_cell(x_t, state[0], state[1], *self._weights())
-        return (rnn_ref.gru_cell(x_t, state[0], *self._weights()),)
-
     def _run(
-        self, x: Tensor, state: tuple[Tensor, ...], mask: np.ndarray | None, reverse: bool
-    ) -> tuple[Tensor, tuple[Tensor, ...], Any]:
+        self, x: Tensor, state: State, mask: np.ndarray | None, reverse: bool
+    ) -> tuple[Tensor, State, Any]:
         """Run the sequence x (N, T, I) -> (hs (N, T, H), final state, the source of hidden_grad_norms)."""
         if self.impl == "ref":
-            hs, state_T, h_at = rnn_ref.run_sequence(self._ref_step, x, state, mask, reverse)
-            return hs, state_T, h_at
-        if self.kind == "RNN":
-            fn = RNNSequence(self.nonlinearity, reverse=reverse, mask=mask)
-        elif self.kind == "LSTM":
-            fn = LSTMSequence(reverse=reverse, mask=mask)
-        else:
-            fn = GRUSequence(reverse=reverse, mask=mask)
+            return rnn_ref.run_sequence(self._ref_step, x, state, mask, reverse)
+        fn = self._fused(reverse, mask)
         hs, *state_T = fn(x, *state, *self._weights())
         return hs, tuple(state_T), fn
 
-    # ---- input checks -----------------------------------------------------------------------------
+    # ---- input checks (the rules themselves are in rnn_checks.py) ----------------------------------
     @property
     def _dtype(self) -> np.dtype:
         return self.weight_ih.dtype
 
     def _as_float_tensor(self, v: Any, what: str) -> Tensor:
-        """A Tensor in the weights' dtype: arrays are converted; a Tensor of another dtype is an error."""
+        """A Tensor in the weights' dtype: arrays (any numeric dtype) are converted, except integer input
+        (token ids); a Tensor must already have the weights' dtype."""
         name = type(self).__name__
-        hint = " (token ids? pass them through nn.Embedding first)" if what == "input" else ""
         if isinstance(v, Tensor):
-            if v.dtype.kind != "f":
-                raise ValueError(f"{name}: {what} must hold floats, got dtype {v.dtype}{hint}")
-            if v.dtype != self._dtype:
-                raise ValueError(f"{name}: {what} is {v.dtype} but the weights are {self._dtype}: "
-                                 f"convert one of them (layer.double() / layer.float(), or x.astype(...))")
+            check_float(v.dtype, name, what, self._dtype)
             return v
         arr = np.asarray(v)
-        if arr.dtype.kind not in "fiub":
-            raise ValueError(f"{name}: {what} must be numeric, got dtype {arr.dtype}")
-        if arr.dtype.kind != "f" and what == "input":
-            raise ValueError(f"{name}: the input must hold floats, got dtype {arr.dtype}{hint}")
+        if arr.dtype.kind not in "fiub" or (what == "input" and arr.dtype.kind != "f"):
+            check_float(arr.dtype, name, what)  # raises: the message says what is wrong
         return Tensor(arr, dtype=self._dtype)
 
-    def _check_state(
-        self, state: StateArg, batch: int, x_shape: tuple[int, ...], what: str
-    ) -> tuple[Tensor, ...]:
-        """None -> zeros; else (h,) or (h, c) with each of shape (batch, hidden_size)."""
-        name, H = type(self).__name__, self.hidden_size
-        if state is None:  # the zero state: constants, no gradient; one array each for h and c
-            return tuple(Tensor._wrap(np.zeros((batch, H), self._dtype), False)
-                         for _ in range(self._num_states))
-        if self.kind == "LSTM":
-            if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise ValueError(f"{name}: {what} must be a tuple (h, c) of two ({batch}, {H}) tensors, "
-                                 f"got {_describe(state)}")
-            parts, labels = list(state), ("h", "c")
+    def _check_state(self, state: StateArg, batch: int, x_shape: tuple[int, ...], what: str) -> State:
+        """None -> zeros; else one tensor per part of the state (h, or h and c), each (batch, hidden_size).
+
+        A one-part state may be given alone or as a 1-tuple; a two-part state must be a tuple (h, c).
+        """
+        name, H, parts_named = type(self).__name__, self.hidden_size, self.state_names
+        if state is None:  # the zero state: constants, no gradient; one array per part
+            return tuple(Tensor._wrap(np.zeros((batch, H), self._dtype), False) for _ in parts_named)
+        if len(parts_named) > 1:
+            if not isinstance(state, (tuple, list)) or len(state) != len(parts_named):
+                raise ValueError(f"{name}: {what} must be a tuple ({', '.join(parts_named)}) of "
+                                 f"{len(parts_named)} ({batch}, {H}) tensors, got {_describe(state)}")
+            parts = list(state)
         else:
             if isinstance(state, (tuple, list)):
                 if len(state) != 1:
                     raise ValueError(f"{name}: {what} must be one tensor h of shape ({batch}, {H}), "
                                      f"got {_describe(state)}")
                 state = state[0]
-            parts, labels = [state], ("h",)
+            parts = [state]
         out = []
-        for label, s in zip(labels, parts):
+        for label, s in zip(parts_named, parts):
             t = self._as_float_tensor(s, f"{what} {label}")
             if t.shape != (batch, H):
                 raise ValueError(f"{name}: {what} {label} has shape {t.shape} but the input is {x_shape}: "
@@ -174,67 +180,15 @@ class _Recurrent(Module):
             out.append(t)
         return tuple(out)
 
-    # ---- PyTorch interop ----------------------------------------------------------------------------
-    def _torch_export(self, suffix: str) -> dict[str, np.ndarray]:
-        """Our parameters under torch's names: weights transposed to (G*H, in); one bias becomes two."""
-        if self.kind == "GRU":
-            b_ih, b_hh = self.bias_ih.data.copy(), self.bias_hh.data.copy()
-        else:
-            b_ih, b_hh = self.bias.data.copy(), np.zeros_like(self.bias.data)
-        return {
-            f"weight_ih{suffix}": np.ascontiguousarray(self.weight_ih.data.T),
-            f"weight_hh{suffix}": np.ascontiguousarray(self.weight_hh.data.T),
-            f"bias_ih{suffix}": b_ih,
-            f"bias_hh{suffix}": b_hh,
-        }
+    def _pack(self, state: State) -> Any:
+        """A state as the user passes it: h alone for one part, the tuple (h, c) for two."""
+        return state if len(state) > 1 else state[0]
 
-    def _torch_arrays(self, d: dict[str, Any], suffix: str, owner: str) -> dict[str, np.ndarray]:
-        """Fetch and check the four torch arrays named with `suffix`; errors name the key and both shapes."""
-        I, H, G = self.input_size, self.hidden_size, _GATES[self.kind]
-        GH = G * H
-        expected = {"weight_ih": (GH, I), "weight_hh": (GH, H), "bias_ih": (GH,), "bias_hh": (GH,)}
-        missing = [k + suffix for k in expected if k + suffix not in d]
-        if missing:
-            raise KeyError(f"{owner}.load_torch_state_dict: missing key(s) {', '.join(missing)} "
-                           f"(the dict has: {', '.join(map(str, d)) or 'nothing'})")
-        arrays = {}
-        for k, shape in expected.items():
-            key = k + suffix
-            arr = _to_numpy(d[key], key, owner)
-            if arr.shape != shape:
-                hint = ""
-                rows = arr.shape[0] if arr.ndim >= 1 else 0
-                kinds = {1: "RNN", 4: "LSTM", 3: "GRU"}
-                if rows != GH and rows % H == 0 and rows // H in kinds:
-                    hint = (f"; {rows} = {rows // H} x {H} rows is the shape of a torch {kinds[rows // H]}: "
-                            f"is the dict from another kind of layer?")
-                raise ValueError(f"{owner}.load_torch_state_dict: {key} has shape {arr.shape} but this "
-                                 f"{self.kind} needs {shape} ({G} gates x hidden_size {H}, "
-                                 f"input_size {I}){hint}")
-            arrays[k] = arr
-        return arrays
-
-    def _torch_import(self, arrays: dict[str, np.ndarray]) -> None:
-        """Copy checked torch arrays into our parameters (transposed; RNN/LSTM: bias = bias_ih + bias_hh)."""
-        self.weight_ih.data[...] = arrays["weight_ih"].T
-        self.weight_hh.data[...] = arrays["weight_hh"].T
-        if self.kind == "GRU":
-            self.bias_ih.data[...] = arrays["bias_ih"]
-            self.bias_hh.data[...] = arrays["bias_hh"]
-        else:
-            # both biases are added to the same pre-activation, so one bias carries their sum exactly
-            self.bias.data[...] = arrays["bias_ih"].astype(np.float64) + arrays["bias_hh"]
-
-    def _check_nonlinearity(self, nonlinearity: str | None, owner: str) -> None:
-        if nonlinearity is None:
-            return
-        if self.kind != "RNN":
-            raise ValueError(f"{owner}.load_torch_state_dict: nonlinearity= applies to RNN only, "
-                             f"not to {self.kind}")
-        if nonlinearity != self.nonlinearity:
-            raise ValueError(f"{owner}.load_torch_state_dict: the torch model uses nonlinearity="
-                             f"{nonlinearity!r} but this layer uses {self.nonlinearity!r}: "
-                             f"build it with nonlinearity={nonlinearity!r}")
+    # ---- PyTorch interop (rnn_torch.py does the work) -------------------------------------------------
+    def _check_nonlinearity(self, nonlinearity: str, name: str) -> str:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        return nonlinearity
 
 
 def _describe(v: Any) -> str:
@@ -243,33 +197,84 @@ def _describe(v: Any) -> str:
     return f"shape {tuple(np.shape(v.data if isinstance(v, Tensor) else v))}"
 
 
-def _to_numpy(v: Any, key: str, owner: str) -> np.ndarray:
-    """A float array from a NumPy array, a minigrad Tensor or (duck-typed, never imported) a torch tensor."""
-    if isinstance(v, Tensor):
-        v = v.data
-    elif hasattr(v, "detach") and hasattr(v, "cpu"):
-        v = v.detach().cpu().numpy()
-    arr = np.asarray(v)
-    if arr.dtype.kind != "f":
-        raise ValueError(f"{owner}.load_torch_state_dict: {key} must hold floats, got dtype {arr.dtype}")
-    return arr
+# ---- the three kinds of cell: what differs between them -------------------------------------------------
 
 
-def _check_unexpected(
-    d: dict[str, Any], allowed: set[str], layer_index: int | None, owner: str, hint: str
-) -> None:
-    """Keys other than `allowed` are an error, except (for layers) the other layers' keys of a torch
-    model with num_layers > 1."""
-    bad = []
-    for key in d:
-        if key in allowed:
-            continue
-        m = _TORCH_KEY.match(str(key))
-        if m and layer_index is not None and int(m.group(3)) != layer_index:
-            continue  # another layer of a torch num_layers > 1 model: load it into that layer
-        bad.append(str(key))
-    if bad:
-        raise KeyError(f"{owner}.load_torch_state_dict: unexpected key(s) {', '.join(bad)}{hint}")
+class _SimpleKind(_Recurrent):
+    """The simple (Elman) RNN: h' = act(x W_ih + h W_hh + b), act = tanh or relu. G = 1, one bias."""
+
+    gates, state_names, cell_name, has_nonlinearity = 1, ("h",), "RNN", True
+
+    def _make_biases(self) -> None:
+        self.bias = Parameter(np.zeros(self.hidden_size, dtype=np.float32))
+
+    def _biases(self) -> tuple[Tensor, ...]:
+        return (self.bias,)
+
+    def _ref_step(self, x_t: Tensor, state: State) -> State:
+        return (rnn_ref.rnn_cell(x_t, state[0], *self._weights(), self.nonlinearity),)
+
+    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
+        return RNNSequence(self.nonlinearity, reverse=reverse, mask=mask)
+
+    def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.bias.data, np.zeros_like(self.bias.data)
+
+    def _load_torch_biases(self, b_ih: np.ndarray, b_hh: np.ndarray) -> None:
+        # both biases are added to the same pre-activation, so one bias carries their sum exactly
+        self.bias.data[...] = b_ih.astype(np.float64) + b_hh
+
+    def _kind_config(self) -> dict[str, Any]:
+        return {"nonlinearity": self.nonlinearity}
+
+
+class _LSTMKind(_Recurrent):
+    """The LSTM, gates i, f, g, o; state (h, c). G = 4, one bias whose forget block starts at 1."""
+
+    gates, state_names, cell_name = 4, ("h", "c"), "LSTM"
+
+    def _make_biases(self) -> None:
+        H = self.hidden_size
+        self.bias = Parameter(np.zeros(4 * H, dtype=np.float32))
+        self.bias.data[H:2 * H] = 1.0  # keep the cell state by default early on (Jozefowicz 2015)
+
+    def _biases(self) -> tuple[Tensor, ...]:
+        return (self.bias,)
+
+    def _ref_step(self, x_t: Tensor, state: State) -> State:
+        return rnn_ref.lstm_cell(x_t, state[0], state[1], *self._weights())
+
+    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
+        return LSTMSequence(reverse=reverse, mask=mask)
+
+    _torch_biases = _SimpleKind._torch_biases
+    _load_torch_biases = _SimpleKind._load_torch_biases
+
+
+class _GRUKind(_Recurrent):
+    """The GRU, gates r, z, n (reset_after=True); state h. G = 3, two biases (b_hn sits inside r*(...))."""
+
+    gates, state_names, cell_name = 3, ("h",), "GRU"
+
+    def _make_biases(self) -> None:
+        self.bias_ih = Parameter(np.zeros(3 * self.hidden_size, dtype=np.float32))
+        self.bias_hh = Parameter(np.zeros(3 * self.hidden_size, dtype=np.float32))
+
+    def _biases(self) -> tuple[Tensor, ...]:
+        return self.bias_ih, self.bias_hh
+
+    def _ref_step(self, x_t: Tensor, state: State) -> State:
+        return (rnn_ref.gru_cell(x_t, state[0], *self._weights()),)
+
+    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
+        return GRUSequence(reverse=reverse, mask=mask)
+
+    def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.bias_ih.data, self.bias_hh.data
+
+    def _load_torch_biases(self, b_ih: np.ndarray, b_hh: np.ndarray) -> None:
+        self.bias_ih.data[...] = b_ih
+        self.bias_hh.data[...] = b_hh
 
 
 # ---- cells: one time step -------------------------------------------------------------------------------
@@ -291,43 +296,39 @@ class _Cell(_Recurrent):
             new = self._ref_step(x, state)
         else:  # the fused sequence Function over a sequence of one step
             _, new, _ = self._run(x.reshape(x.shape[0], 1, self.input_size), state, None, False)
-        return new if self.kind == "LSTM" else new[0]
+        return self._pack(new)
 
     def torch_state_dict(self) -> dict[str, np.ndarray]:
         """The weights under the names of torch.nn.RNNCell/LSTMCell/GRUCell (weight_ih (G*H, I), ...)."""
-        return self._torch_export("")
+        return rnn_torch.export(self, "")
 
     def load_torch_state_dict(self, d: dict[str, Any], nonlinearity: str | None = None) -> None:
         """Load a torch cell's state_dict (arrays or torch tensors); see RNN.load_torch_state_dict."""
-        owner = type(self).__name__
-        self._check_nonlinearity(nonlinearity, owner)
-        arrays = self._torch_arrays(d, "", owner)
-        _check_unexpected(d, set(arrays), None, owner, "")
-        self._torch_import(arrays)
+        rnn_torch.load_layer(self, d, nonlinearity, None)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
-        if self.kind == "RNN" and self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
+        for k, v in self._kind_config().items():
+            if k == "nonlinearity" and v != "tanh":
+                s += f", {k}={v!r}"
         return s + (f", impl={self.impl!r}" if self.impl != "fused" else "")
 
 
-class RNNCell(_Cell):
+class RNNCell(_SimpleKind, _Cell):
     """The simple RNN step: h' = act(x W_ih + h W_hh + b), act = tanh or relu.
 
     Call: h = cell(x, h) with x (N, I), h (N, H) or None (the zero state) -> h' (N, H).
     Parameters: weight_ih (I, H), weight_hh (H, H), bias (H,).
     """
 
-    kind = "RNN"
-
     def __init__(
         self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", impl: str = "fused"
     ) -> None:
-        super().__init__(input_size, hidden_size, nonlinearity, impl)
+        self.nonlinearity = self._check_nonlinearity(nonlinearity, type(self).__name__)
+        _Cell.__init__(self, input_size, hidden_size, impl)
 
 
-class LSTMCell(_Cell):
+class LSTMCell(_LSTMKind, _Cell):
     """The LSTM step, gates in the order i, f, g, o:
 
         i = σ(x W_i + h U_i + b_i)      f = σ(x W_f + h U_f + b_f)
@@ -338,13 +339,11 @@ class LSTMCell(_Cell):
     Parameters: weight_ih (I, 4H), weight_hh (H, 4H), bias (4H,), forget-gate bias initialised to 1.
     """
 
-    kind = "LSTM"
-
     def __init__(self, input_size: int, hidden_size: int, impl: str = "fused") -> None:
-        super().__init__(input_size, hidden_size, "tanh", impl)
+        _Cell.__init__(self, input_size, hidden_size, impl)
 
 
-class GRUCell(_Cell):
+class GRUCell(_GRUKind, _Cell):
     """The GRU step, gates in the order r, z, n:
 
         r = σ(x W_r + b_ir + h U_r + b_hr)             z = σ(x W_z + b_iz + h U_z + b_hz)
@@ -354,10 +353,8 @@ class GRUCell(_Cell):
     Parameters: weight_ih (I, 3H), weight_hh (H, 3H), bias_ih (3H,), bias_hh (3H,).
     """
 
-    kind = "GRU"
-
     def __init__(self, input_size: int, hidden_size: int, impl: str = "fused") -> None:
-        super().__init__(input_size, hidden_size, "tanh", impl)
+        _Cell.__init__(self, input_size, hidden_size, impl)
 
 
 # ---- layers: a whole sequence ---------------------------------------------------------------------------
@@ -367,17 +364,17 @@ class _Layer(_Recurrent):
     """A recurrent layer over (batch, time, features) with Keras's options. See RNN for the details."""
 
     def __init__(
-        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", return_sequences: bool = False,
-        return_state: bool = False, go_backwards: bool = False, impl: str = "fused",
+        self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
+        go_backwards: bool = False, impl: str = "fused",
     ) -> None:
-        super().__init__(input_size, hidden_size, nonlinearity, impl)
+        super().__init__(input_size, hidden_size, impl)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self._grad_source: Any = None  # the last forward's fused Function, or its list of h_t (ref)
 
-    def forward(self, x: Any, initial_state: StateArg = None, mask: Any = None) -> Any:
-        """x (N, T, I) -> output, or (output, h_T[, c_T]) with return_state; see the class docstring."""
+    def _check_input(self, x: Any) -> Tensor:
+        """x as a float Tensor of shape (N, T, input_size) with T >= 1."""
         name = type(self).__name__
         x = self._as_float_tensor(x, "input")
         if x.ndim != 3:
@@ -390,8 +387,13 @@ class _Layer(_Recurrent):
                              f"expected {(N, T, self.input_size)}")
         if T == 0:
             raise ValueError(f"{name}: input has shape {x.shape}: a sequence needs at least one time step")
-        state = self._check_state(initial_state, N, x.shape, "initial_state")
-        mask = _check_mask(mask, x.shape, name)
+        return x
+
+    def forward(self, x: Any, initial_state: StateArg = None, mask: Any = None) -> Any:
+        """x (N, T, I) -> output, or (output, h_T[, c_T]) with return_state; see the class docstring."""
+        x = self._check_input(x)
+        state = self._check_state(initial_state, x.shape[0], x.shape, "initial_state")
+        mask = check_mask(mask, x.shape, type(self).__name__)
 
         hs, state_T, source = self._run(x, state, mask, self.go_backwards)
         recorded = hs.requires_grad  # False under no_grad() or when nothing needs a gradient
@@ -439,7 +441,7 @@ class _Layer(_Recurrent):
             torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in layer.torch_state_dict().items()})
         layer_index picks the `_l{k}` suffix, to fill one layer of a torch model with num_layers > 1.
         """
-        return self._torch_export(f"_l{layer_index}")
+        return rnn_torch.export(self, f"_l{layer_index}")
 
     def load_torch_state_dict(
         self, d: dict[str, Any], nonlinearity: str | None = None, layer_index: int = 0
@@ -450,23 +452,16 @@ class _Layer(_Recurrent):
         other layers are ignored, so a num_layers > 1 dict loads layer by layer); RNN and LSTM keep
         bias = bias_ih + bias_hh. Gate orders are the same as torch's. Raises KeyError for missing or
         unexpected keys, ValueError for a wrong shape (naming the key and both shapes) or, when you
-        pass the torch model's nonlinearity (torch_rnn.nonlinearity), for a nonlinearity that differs.
+        pass the torch model's nonlinearity (torch_rnn.nonlinearity), for a nonlinearity that differs;
+        TypeError for arrays that do not hold floats. A failed load changes nothing.
         """
-        owner = type(self).__name__
-        self._check_nonlinearity(nonlinearity, owner)
-        suffix = f"_l{layer_index}"
-        arrays = self._torch_arrays(d, suffix, owner)
-        hint = (": this is a bidirectional model's dict, load it into nn.Bidirectional"
-                if any(str(k).endswith(suffix + "_reverse") for k in d) else "")
-        _check_unexpected(d, {k + suffix for k in arrays}, layer_index, owner, hint)
-        self._torch_import(arrays)
+        rnn_torch.load_layer(self, d, nonlinearity, layer_index)
 
     # ---- display ----------------------------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
         """The constructor arguments (used by Bidirectional to build its copies)."""
         cfg: dict[str, Any] = dict(input_size=self.input_size, hidden_size=self.hidden_size)
-        if self.kind == "RNN":
-            cfg["nonlinearity"] = self.nonlinearity
+        cfg.update(self._kind_config())
         cfg.update(return_sequences=self.return_sequences, return_state=self.return_state,
                    go_backwards=self.go_backwards, impl=self.impl)
         return cfg
@@ -481,22 +476,7 @@ class _Layer(_Recurrent):
         return s
 
 
-def _check_mask(mask: Any, x_shape: tuple[int, ...], name: str) -> np.ndarray | None:
-    """None, or a boolean (N, T) array: True = a real step, False = padding."""
-    if mask is None:
-        return None
-    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
-    expected = x_shape[:2]
-    if m.shape != expected:
-        raise ValueError(f"{name}: mask has shape {m.shape} but the input is {x_shape}: expected {expected}")
-    if m.dtype != bool:
-        if m.dtype.kind not in "iuf" or not np.isin(m, (0, 1)).all():
-            raise ValueError(f"{name}: mask must be booleans (True = real step) or 0/1, got dtype {m.dtype}")
-        m = m != 0
-    return np.ascontiguousarray(m)
-
-
-class RNN(_Layer):
+class RNN(_SimpleKind, _Layer):
     """The simple (Elman) RNN over a sequence, Keras's SimpleRNN (alias nn.SimpleRNN):
 
         h_t = act(x_t W_ih + h_{t-1} W_hh + b),   act = tanh or relu
@@ -508,8 +488,9 @@ class RNN(_Layer):
 
     Call: rnn(x, initial_state=None, mask=None), x (N, T, I) = (batch, time, features).
         initial_state: h0 (N, H); None = the zero state (Keras has no zero_state() call any more either).
-        mask: None or booleans (N, T), True = a real step. A masked step keeps the previous state and
-            outputs zeros, so with right-padding h_T is each row's state at its last real step.
+        mask: None or (N, T) booleans or 0/1 numbers, True/1 = a real step. A masked step keeps the
+            previous state and outputs zeros, so with right-padding h_T is each row's state at its last
+            real step.
     Returns, in Keras's order:
         return_sequences=False:  output (N, H), the last output, which is the final state h_T
         return_sequences=True:   output (N, T, H), every step's output
@@ -520,20 +501,18 @@ class RNN(_Layer):
     initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
     """
 
-    kind = "RNN"
-
     def __init__(
         self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", return_sequences: bool = False,
         return_state: bool = False, go_backwards: bool = False, impl: str = "fused",
     ) -> None:
-        super().__init__(input_size, hidden_size, nonlinearity, return_sequences, return_state, go_backwards,
-                         impl)
+        self.nonlinearity = self._check_nonlinearity(nonlinearity, type(self).__name__)
+        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl)
 
 
 SimpleRNN = RNN
 
 
-class LSTM(_Layer):
+class LSTM(_LSTMKind, _Layer):
     """The LSTM over a sequence, gates in the order i, f, g, o:
 
         i_t = σ(x_t W_i + h_{t-1} U_i + b_i)      f_t = σ(x_t W_f + h_{t-1} U_f + b_f)
@@ -547,8 +526,9 @@ class LSTM(_Layer):
 
     Call: lstm(x, initial_state=None, mask=None), x (N, T, I) = (batch, time, features).
         initial_state: a tuple (h0, c0), each (N, H); None = the zero state.
-        mask: None or booleans (N, T), True = a real step. A masked step keeps the previous state (h and c)
-            and outputs zeros, so with right-padding h_T, c_T are each row's state at its last real step.
+        mask: None or (N, T) booleans or 0/1 numbers, True/1 = a real step. A masked step keeps the
+            previous state (h and c) and outputs zeros, so with right-padding h_T, c_T are each row's
+            state at its last real step.
     Returns, in Keras's order:
         return_sequences=False:  output (N, H), the last output, which is the final state h_T
         return_sequences=True:   output (N, T, H), every step's output
@@ -559,16 +539,14 @@ class LSTM(_Layer):
     next initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
     """
 
-    kind = "LSTM"
-
     def __init__(
         self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
         go_backwards: bool = False, impl: str = "fused",
     ) -> None:
-        super().__init__(input_size, hidden_size, "tanh", return_sequences, return_state, go_backwards, impl)
+        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl)
 
 
-class GRU(_Layer):
+class GRU(_GRUKind, _Layer):
     """The GRU over a sequence, gates in the order r, z, n (PyTorch's GRU, Keras's with reset_after=True):
 
         r_t = σ(x_t W_r + b_ir + h_{t-1} U_r + b_hr)
@@ -583,8 +561,9 @@ class GRU(_Layer):
 
     Call: gru(x, initial_state=None, mask=None), x (N, T, I) = (batch, time, features).
         initial_state: h0 (N, H); None = the zero state.
-        mask: None or booleans (N, T), True = a real step. A masked step keeps the previous state and
-            outputs zeros, so with right-padding h_T is each row's state at its last real step.
+        mask: None or (N, T) booleans or 0/1 numbers, True/1 = a real step. A masked step keeps the
+            previous state and outputs zeros, so with right-padding h_T is each row's state at its last
+            real step.
     Returns, in Keras's order:
         return_sequences=False:  output (N, H), the last output, which is the final state h_T
         return_sequences=True:   output (N, T, H), every step's output
@@ -595,13 +574,11 @@ class GRU(_Layer):
     initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
     """
 
-    kind = "GRU"
-
     def __init__(
         self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
         go_backwards: bool = False, impl: str = "fused",
     ) -> None:
-        super().__init__(input_size, hidden_size, "tanh", return_sequences, return_state, go_backwards, impl)
+        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl)
 
 
 # ---- Bidirectional --------------------------------------------------------------------------------------
@@ -648,15 +625,15 @@ class Bidirectional(Module):
     def forward(self, x: Any, initial_state: Any = None, mask: Any = None) -> Any:
         """x (N, T, I) -> the merged output, or (output, forward states..., backward states...)."""
         fw_layer, bw_layer = self.forward_layer, self.backward_layer
-        S = fw_layer._num_states
+        S = len(fw_layer.state_names)
         fw_state = bw_state = None
         if initial_state is not None:
             if not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2 * S:
-                names = "[h_fw, c_fw, h_bw, c_bw]" if S == 2 else "[h_fw, h_bw]"
+                names = [f"{p}_{d}" for d in ("fw", "bw") for p in fw_layer.state_names]
                 raise ValueError(f"Bidirectional({type(fw_layer).__name__}): initial_state must be a list "
-                                 f"{names}, got {_describe(initial_state)}")
-            fw_state = tuple(initial_state[:S]) if S == 2 else initial_state[0]
-            bw_state = tuple(initial_state[S:]) if S == 2 else initial_state[S]
+                                 f"[{', '.join(names)}], got {_describe(initial_state)}")
+            fw_state = fw_layer._pack(tuple(initial_state[:S]))
+            bw_state = bw_layer._pack(tuple(initial_state[S:]))
         y_fw = fw_layer(x, initial_state=fw_state, mask=mask)
         y_bw = bw_layer(x, initial_state=bw_state, mask=mask)
         states: tuple[Tensor, ...] = ()
@@ -680,22 +657,14 @@ class Bidirectional(Module):
     def torch_state_dict(self, layer_index: int = 0) -> dict[str, np.ndarray]:
         """torch.nn.RNN/LSTM/GRU(bidirectional=True)'s names: weight_ih_l0 ... and weight_ih_l0_reverse ..."""
         suffix = f"_l{layer_index}"
-        return {**self.forward_layer._torch_export(suffix),
-                **self.backward_layer._torch_export(suffix + "_reverse")}
+        return {**rnn_torch.export(self.forward_layer, suffix),
+                **rnn_torch.export(self.backward_layer, suffix + "_reverse")}
 
     def load_torch_state_dict(
         self, d: dict[str, Any], nonlinearity: str | None = None, layer_index: int = 0
     ) -> None:
         """Load a bidirectional torch model's state_dict: `_l0` keys go forward, `_l0_reverse` backward."""
-        owner = f"Bidirectional({type(self.forward_layer).__name__})"
-        suffix = f"_l{layer_index}"
-        self.forward_layer._check_nonlinearity(nonlinearity, owner)
-        fw = self.forward_layer._torch_arrays(d, suffix, owner)
-        bw = self.backward_layer._torch_arrays(d, suffix + "_reverse", owner)
-        allowed = {k + suffix for k in fw} | {k + suffix + "_reverse" for k in bw}
-        _check_unexpected(d, allowed, layer_index, owner, "")
-        self.forward_layer._torch_import(fw)
-        self.backward_layer._torch_import(bw)
+        rnn_torch.load_bidirectional(self, d, nonlinearity, layer_index)
 
     def extra_repr(self) -> str:
         return f"merge_mode={self.merge_mode!r}"

@@ -16,9 +16,10 @@ columns k*H .. (k+1)*H:  W_ih (I, G*H), W_hh (H, G*H), b (G*H,).
 Options (given to the constructor; one Function instance per call, like every op):
     reverse=True  Keras's go_backwards: steps run from t = T-1 down to 0, and hs is in the order the steps
                   ran: hs[:, k] is the output after reading x[:, T-1-k].
-    mask (N, T)   bool, True = a real step. At a masked step the state (h and c) is carried over unchanged
-                  and the output hs[:, k] is 0; no gradient reaches the weights from it, the state's gradient
-                  passes straight through. mask[:, t] refers to input position t, also when reverse=True.
+    mask (N, T)   bool or 0/1 (the rule of rnn_checks.check_mask, the layers' rule), True = a real step.
+                  At a masked step the state (h and c) is carried over unchanged and the output hs[:, k]
+                  is 0; no gradient reaches the weights from it, the state's gradient passes straight through.
+                  mask[:, t] refers to input position t, also when reverse=True.
 After backward, `fn.dh_norms` (T,) holds ||dL/dh_t|| (the total gradient reaching the state produced at
 input position t: from hs and through the recurrence), to plot vanishing gradients.
 
@@ -51,6 +52,7 @@ import numpy as np
 
 from minigrad import autograd_mode
 from minigrad.function import Function
+from minigrad.nn.rnn_checks import check_float, check_mask, check_shape
 from minigrad.tensor import Tensor
 
 # ---- the workspace pool: arrays reused from one call to the next ----------------------------------------
@@ -98,36 +100,19 @@ _POOL = _WorkspacePool()
 
 
 def _check_shape(cell: str, name: str, arr: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """One clear error for a wrong shape or dtype, before NumPy would fail deep inside the loop."""
-    if arr.shape != shape:
-        raise ValueError(f"{cell}: {name} must have shape {shape}, got {arr.shape}")
-    if arr.dtype != dtype:
-        raise TypeError(f"{cell}: {name} is {arr.dtype} but x is {dtype}; use one float dtype for all inputs")
+    """One clear error for a wrong shape (ValueError) or dtype (TypeError), by the rules of rnn_checks."""
+    check_shape(cell, name, arr.shape, shape)
+    check_float(arr.dtype, cell, name, dtype, against="x is")
 
 
 def _check_x(cell: str, x: np.ndarray) -> tuple[int, int, int]:
     if x.ndim != 3:
         raise ValueError(f"{cell}: x must have shape (N, T, I), got {x.shape}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{cell}: x must be float32 or float64, got {x.dtype}")
+    check_float(x.dtype, cell, "x")
     N, T, I = x.shape
     if T == 0 or N == 0:
         raise ValueError(f"{cell}: empty input: x has shape {x.shape} (need N >= 1 and T >= 1)")
     return N, T, I
-
-
-def _as_mask(mask: Any) -> np.ndarray | None:
-    """The mask as a bool (N, T) array; 0/1 integers are accepted, anything else is an error."""
-    if mask is None:
-        return None
-    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
-    if m.dtype != np.bool_:
-        if m.dtype.kind not in "iu" or not np.isin(m, (0, 1)).all():
-            raise TypeError(f"mask must be a bool array (True = real step), got dtype {m.dtype}")
-        m = m.astype(bool)
-    if m.ndim != 2:
-        raise ValueError(f"mask must have shape (N, T), got {m.shape}")
-    return m
 
 
 def _inputs_with_ones(x: np.ndarray, reverse: bool, out: np.ndarray) -> np.ndarray:
@@ -181,7 +166,7 @@ class _Sequence(Function):
 
     def __init__(self, reverse: bool = False, mask: Any = None) -> None:
         self.reverse = bool(reverse)
-        self.mask = _as_mask(mask)
+        self.mask = check_mask(mask, None, self.cell)
 
     def __call__(self, *inputs: Any) -> Any:
         # forward must know whether a backward can follow: if not, the workspace goes straight back.
@@ -190,7 +175,7 @@ class _Sequence(Function):
         )
         return super().__call__(*inputs)
 
-    def _steps_mask(self, N: int, T: int, dtype: np.dtype) -> None:
+    def _steps_mask(self, x_shape: tuple[int, ...], dtype: np.dtype) -> None:
         """The mask in step order, k = 0..T-1 as the steps run (all None if every step is real).
 
         self.real (T, N, 1) float: 1 = real step;  self.padded (T, N, 1) bool: True = masked;
@@ -200,8 +185,7 @@ class _Sequence(Function):
         self.real = self.padded = self.partial = None
         if m is None:
             return
-        if m.shape != (N, T):
-            raise ValueError(f"{self.cell}: mask must have shape (N, T) = {(N, T)}, got {m.shape}")
+        check_mask(m, x_shape, self.cell)  # the shape: the values were checked in __init__
         if m.all():
             return
         steps = m.T[::-1] if self.reverse else m.T  # (T, N): row k = the k-th step run
@@ -287,7 +271,7 @@ class RNNSequence(_Sequence):
         for name, arr, shape in (("W_hh", W_hh, (H, H)), ("W_ih", W_ih, (I, H)), ("b", b, (H,)),
                                  ("h0", h0, (N, H))):
             _check_shape(self.cell, name, arr, shape, x.dtype)
-        self._steps_mask(N, T, x.dtype)
+        self._steps_mask(x.shape, x.dtype)
         key = ("rnn", N, T, I, H, x.dtype)
         ws = _POOL.take(key, {"Xt": (T, N, I + 1), "Hb": (T + 1, N, H), "hW": (N, H)}, x.dtype)
         Xt, Hb, hW = ws["Xt"], ws["Hb"], ws["hW"]
@@ -393,7 +377,7 @@ class LSTMSequence(_Sequence):
         for name, arr, shape in (("W_hh", W_hh, (H, 4 * H)), ("W_ih", W_ih, (I, 4 * H)), ("b", b, (4 * H,)),
                                  ("h0", h0, (N, H)), ("c0", c0, (N, H))):
             _check_shape(self.cell, name, arr, shape, x.dtype)
-        self._steps_mask(N, T, x.dtype)
+        self._steps_mask(x.shape, x.dtype)
         key = ("lstm", N, T, I, H, x.dtype)
         ws = _POOL.take(key, {"Xt": (T, N, I + 1), "P": (T, N, 4 * H), "A": (T, 4, N, H), "hW": (N, 4 * H),
                               "Hb": (T + 1, N, H), "Cb": (T + 1, N, H), "TC": (T, N, H), "ig": (N, H)},
@@ -537,7 +521,7 @@ class GRUSequence(_Sequence):
         for name, arr, shape in (("W_hh", W_hh, (H, 3 * H)), ("W_ih", W_ih, (I, 3 * H)),
                                  ("b_ih", b_ih, (3 * H,)), ("b_hh", b_hh, (3 * H,)), ("h0", h0, (N, H))):
             _check_shape(self.cell, name, arr, shape, x.dtype)
-        self._steps_mask(N, T, x.dtype)
+        self._steps_mask(x.shape, x.dtype)
         key = ("gru", N, T, I, H, x.dtype)
         ws = _POOL.take(key, {"Xt": (T, N, I + 1), "P": (T, N, 3 * H), "A": (T, 3, N, H), "hu": (N, 3 * H),
                               "HUn": (T, N, H), "HmN": (T, N, H), "Hb": (T + 1, N, H)}, x.dtype)

@@ -407,10 +407,13 @@ def test_bad_inputs_give_clear_errors():
         LSTMSequence()(ts[0], ts[1], ts[1][:1], *ts[3:])
     with pytest.raises(TypeError, match="W_hh is float32 but x is float64"):
         LSTMSequence()(ts[0], ts[1], ts[2], ts[3], tensor(params[1]), ts[5])
-    with pytest.raises(ValueError, match=r"mask must have shape \(N, T\) = \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"LSTMSequence: mask has shape \(2, 4\) but the input is \(2, 3, 4\): "
+                                         r"expected \(2, 3\)"):
         LSTMSequence(mask=np.ones((2, 4), bool))(*ts)
-    with pytest.raises(TypeError, match="mask must be a bool array"):
+    with pytest.raises(ValueError, match="mask must be booleans or 0/1"):  # the layers' rule (rnn_checks)
         LSTMSequence(mask=np.full((2, 3), 0.5))
+    with pytest.raises(TypeError, match="mask must be booleans or 0/1"):
+        LSTMSequence(mask=np.full((2, 3), "yes"))
     with pytest.raises(ValueError, match="empty input"):
         LSTMSequence()(tensor(np.zeros((2, 0, 4)), dtype=np.float64), *ts[1:])
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):

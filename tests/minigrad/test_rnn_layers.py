@@ -611,7 +611,7 @@ def test_load_torch_state_dict_errors_name_the_problem():
     rnn = nn.RNN(I, H)
     with pytest.raises(ValueError, match="nonlinearity='relu' but this layer uses 'tanh'"):
         rnn.load_torch_state_dict(rnn.torch_state_dict(), nonlinearity="relu")
-    with pytest.raises(ValueError, match="must hold floats"):
+    with pytest.raises(TypeError, match="must hold floats"):
         rnn.load_torch_state_dict(dict(rnn.torch_state_dict(), bias_ih_l0=np.zeros(H, np.int64)))
     before = lstm.weight_ih.data.copy()
     with pytest.raises(ValueError):
@@ -653,9 +653,10 @@ def test_error_messages_name_the_shapes():
         lstm(np.zeros((4, 9, 3), np.float32), mask=np.full((4, 9), 0.5))
     with pytest.raises(ValueError, match="at least one time step"):
         lstm(np.zeros((4, 0, 3), np.float32))
-    with pytest.raises(ValueError, match="Embedding"):
+    # one rule (rnn_checks): a wrong dtype is a TypeError, a wrong shape or value a ValueError
+    with pytest.raises(TypeError, match="Embedding"):
         lstm(np.zeros((4, 9, 3), np.int64))
-    with pytest.raises(ValueError, match="float64 but the weights are float32"):
+    with pytest.raises(TypeError, match="float64 but the weights are float32"):
         lstm(mg.tensor(np.zeros((4, 9, 3)), dtype=np.float64))
     with pytest.raises(ValueError, match=r"LSTMCell: input has shape \(4, 5\) but the cell expects "
                                          r"\(batch, 3\)"):
@@ -678,3 +679,43 @@ def test_numpy_inputs_are_converted_to_the_layer_dtype():
     assert y.dtype == np.float32 and y.shape == (2, 5, 4)
     y64 = layer.double()(np.zeros((2, 5, 3), np.float32))
     assert y64.dtype == np.float64
+
+
+# ---- one input rule for the layers and the fused Functions (rnn_checks) ---------------------------------
+
+
+@pytest.mark.parametrize("bad, exc", [(np.full((N, T), 0.5), ValueError), (np.full((N, T), 2), ValueError),
+                                      (np.full((N, T), "yes"), TypeError), (np.ones((N, T + 1), bool), ValueError),
+                                      (np.ones((N, T), complex), TypeError)])
+def test_layer_and_fused_function_refuse_a_mask_alike(bad, exc):
+    """The same bad mask gives the same exception and message (but the owner) through either door."""
+    from minigrad.nn import rnn_fused
+
+    layer = randomize(nn.LSTM(I, H), seed=48)
+    x, (h0, c0) = random_inputs("LSTM", seed=49)
+    with pytest.raises(exc) as from_layer:
+        layer(mg.tensor(x, dtype=np.float64), mask=bad)
+    with pytest.raises(exc) as from_fn:
+        args = [mg.tensor(a, dtype=np.float64) for a in (x, h0, c0)] + list(layer._weights())
+        rnn_fused.LSTMSequence(mask=bad)(*args)
+    assert str(from_layer.value).replace("LSTM:", "", 1) == str(from_fn.value).replace("LSTMSequence:", "", 1)
+
+
+def test_float_and_int_01_masks_are_accepted_by_both_paths():
+    layer = randomize(nn.GRU(I, H, return_sequences=True), seed=50)
+    x = mg.tensor(np.random.default_rng(51).standard_normal((N, T, I)), dtype=np.float64)
+    want = layer(x, mask=MASK).data
+    for m in (MASK.astype(np.float32), MASK.astype(np.uint8), MASK.tolist()):
+        for impl in ("fused", "ref"):
+            layer.impl = impl
+            np.testing.assert_allclose(layer(x, mask=m).data, want, **TOL)
+
+
+def test_no_kind_string_branches():
+    """What differs between kinds of cell is on the kind's class: gate count, state parts, biases."""
+    for cls, G, parts, biases in ((nn.RNN, 1, ("h",), ("bias",)), (nn.LSTMCell, 4, ("h", "c"), ("bias",)),
+                                  (nn.GRU, 3, ("h",), ("bias_ih", "bias_hh"))):
+        m = cls(I, H)
+        assert m.gates == G and m.state_names == parts
+        assert [n for n, _ in m.named_parameters()] == ["weight_ih", "weight_hh", *biases]
+        assert not hasattr(m, "kind")
