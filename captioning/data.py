@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from captioning.png import read_png, resize, write_png
+from captioning.images import read_image, to_uint8, write_image
 from demokit.hangul import particle
 
 # RGB in [0, 1]; far apart (>= 0.3 in RGB distance) so light noise never turns one colour into another
@@ -408,11 +408,6 @@ def make_dataset(n_train: int, n_valid: int, n_test: int, size: int = 32, seed: 
             for (name, n, held), rng in zip(plan, rngs)}
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, as PNGs store it."""
-    return np.clip(np.rint(np.asarray(image).transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
-
-
 def save_split_pngs(split: Split, folder: str | os.PathLike) -> list[Path]:
     """Write every image of the split as folder/<split>_<index>.png; returns the paths in split order."""
     folder = Path(folder)
@@ -420,15 +415,18 @@ def save_split_pngs(split: Split, folder: str | os.PathLike) -> list[Path]:
     paths = []
     for i, image in enumerate(split.images):
         path = folder / f"{split.name}_{i:05d}.png"
-        write_png(path, to_uint8(image))
+        write_image(path, to_uint8(image))
         paths.append(path)
     return paths
 
 
 def load_image(path: str | os.PathLike, size: int = 32) -> np.ndarray:
-    """Read a PNG and make it model input: (3, size, size) float32 in [0, 1]."""
-    image = resize(read_png(path), size)
-    return (image.astype(np.float32) / 255.0).transpose(2, 0, 1)
+    """Read a picture (JPEG, PNG, GIF, WebP, BMP, ...) as model input: (3, size, size) float32 in [0, 1].
+
+    captioning.images.read_image: any mode becomes RGB, resized with an area (box) filter; ImageError (one
+    line naming the file) for a missing, non-image, truncated or oversized file.
+    """
+    return read_image(path, size)
 
 
 # ------------------------------------------------------------------------------------------------ vocabulary
