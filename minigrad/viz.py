@@ -62,7 +62,8 @@ def to_dot(
         float32 is always shown).
     show_intermediates: False draws an unnamed intermediate tensor as the edge between its two ops,
         labelled with its shape, instead of as a node: about half the nodes for an unrolled RNN.
-    rankdir: "TB" (top to bottom) or "LR" (left to right: long unrolled sequences read better).
+    rankdir: "TB" (top to bottom: a few unrolled steps fit a page's width) or "LR" (left to right, the
+        way unrolled RNNs are usually drawn; wide); "BT" and "RL" reverse them.
 
     Returns the DOT text: `digraph`, then one line per node in topological order (n0, n1, ...: every
     node after the nodes it reads), then one line per edge `nA -> nB`.
