@@ -151,7 +151,7 @@ class _Recurrent(Module):
             check_float(arr.dtype, name, what)  # raises: the message says what is wrong
         return Tensor(arr, dtype=self._dtype)
 
-    def _check_state(self, state: StateArg, batch: int, x_shape: tuple[int, ...], what: str) -> State:
+    def _check_state(self, state: StateArg, batch: int, x_shape: tuple[int, ...] | None, what: str) -> State:
         """None -> zeros; else one tensor per part of the state (h, or h and c), each (batch, hidden_size).
 
         A one-part state may be given alone or as a 1-tuple; a two-part state must be a tuple (h, c).
@@ -175,8 +175,8 @@ class _Recurrent(Module):
         for label, s in zip(parts_named, parts):
             t = self._as_float_tensor(s, f"{what} {label}")
             if t.shape != (batch, H):
-                raise ValueError(f"{name}: {what} {label} has shape {t.shape} but the input is {x_shape}: "
-                                 f"expected {(batch, H)} (batch, hidden_size)")
+                given = f"the input is {x_shape}: expected {(batch, H)}" if x_shape else f"expected (N, {H})"
+                raise ValueError(f"{name}: {what} {label} has shape {t.shape} but {given} (batch, hidden_size)")
             out.append(t)
         return tuple(out)
 
@@ -365,12 +365,14 @@ class _Layer(_Recurrent):
 
     def __init__(
         self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
-        go_backwards: bool = False, impl: str = "fused",
+        go_backwards: bool = False, impl: str = "fused", stateful: bool = False,
     ) -> None:
         super().__init__(input_size, hidden_size, impl)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self._carried: tuple[np.ndarray, ...] | None = None  # stateful: the last call's final state (arrays)
         self._grad_source: Any = None  # the last forward's fused Function, or its list of h_t (ref)
 
     def _check_input(self, x: Any) -> Tensor:
@@ -392,7 +394,10 @@ class _Layer(_Recurrent):
     def forward(self, x: Any, initial_state: StateArg = None, mask: Any = None) -> Any:
         """x (N, T, I) -> output, or (output, h_T[, c_T]) with return_state; see the class docstring."""
         x = self._check_input(x)
-        state = self._check_state(initial_state, x.shape[0], x.shape, "initial_state")
+        if initial_state is None and self._carried is not None:
+            state = self._carried_state(x.shape)  # stateful: the previous call's final state, detached
+        else:
+            state = self._check_state(initial_state, x.shape[0], x.shape, "initial_state")
         mask = check_mask(mask, x.shape, type(self).__name__)
 
         hs, state_T, source = self._run(x, state, mask, self.go_backwards)
@@ -401,9 +406,45 @@ class _Layer(_Recurrent):
             for h in source:
                 h.retain_grad()  # so hidden_grad_norms() can read each h_t's gradient after backward
         self._grad_source = source if recorded else None
+        if self.stateful:  # a copy: the caller may change the returned state in place
+            self._carried = tuple(s.data.copy() for s in state_T)
 
         output = hs if self.return_sequences else state_T[0]
         return (output, *state_T) if self.return_state else output
+
+    # ---- stateful=True ------------------------------------------------------------------------------
+    def _carried_state(self, x_shape: tuple[int, ...]) -> State:
+        """The carried state as constants (no gradient crosses the chunk edge); the batch must match."""
+        n_carried, N = self._carried[0].shape[0], x_shape[0]
+        if n_carried != N:
+            raise ValueError(f"{type(self).__name__}(stateful=True): the carried state is for batch size "
+                             f"{n_carried} but the input {tuple(x_shape)} has batch size {N}: call "
+                             f"reset_states() first (or pass initial_state=), e.g. for a last, smaller batch")
+        return tuple(Tensor._wrap(a.astype(self._dtype, copy=False), False) for a in self._carried)
+
+    @property
+    def states(self) -> State | None:
+        """stateful=True: the state the next call starts from, (h,) or (h, c) as constant tensors (N, H);
+        None when nothing is carried (the next call starts from zeros)."""
+        if self._carried is None:
+            return None
+        return tuple(Tensor._wrap(a.copy(), False) for a in self._carried)
+
+    def reset_states(self, states: StateArg = None) -> None:
+        """Forget the carried state (the next call starts from zeros), or set it: `states` is what
+        initial_state= takes (h, or (h, c) for LSTM; a list is accepted), each (N, H), copied and detached.
+        Only for stateful=True layers (Keras raises the same way)."""
+        name = type(self).__name__
+        if not self.stateful:
+            raise RuntimeError(f"{name}.reset_states(): the layer is not stateful: build it with "
+                               f"stateful=True, or pass initial_state= at each call")
+        if states is None:
+            self._carried = None
+            return
+        first = states[0] if isinstance(states, (tuple, list)) and len(states) > 0 else states
+        shape = np.shape(first.data if isinstance(first, Tensor) else first)
+        checked = self._check_state(states, shape[0] if len(shape) == 2 else -1, None, "reset_states(states)")
+        self._carried = tuple(np.array(t.data, dtype=self._dtype, copy=True) for t in checked)
 
     def hidden_grad_norms(self) -> np.ndarray:
         """‖∂loss/∂h_t‖ for every input position t (T,), after loss.backward(), for the last forward call.
@@ -463,13 +504,13 @@ class _Layer(_Recurrent):
         cfg: dict[str, Any] = dict(input_size=self.input_size, hidden_size=self.hidden_size)
         cfg.update(self._kind_config())
         cfg.update(return_sequences=self.return_sequences, return_state=self.return_state,
-                   go_backwards=self.go_backwards, impl=self.impl)
+                   go_backwards=self.go_backwards, impl=self.impl, stateful=self.stateful)
         return cfg
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         defaults = dict(nonlinearity="tanh", return_sequences=False, return_state=False, go_backwards=False,
-                        impl="fused")
+                        impl="fused", stateful=False)
         for k, v in self._config().items():
             if k in defaults and v != defaults[k]:
                 s += f", {k}={v!r}"
@@ -482,7 +523,7 @@ class RNN(_SimpleKind, _Layer):
         h_t = act(x_t W_ih + h_{t-1} W_hh + b),   act = tanh or relu
 
     RNN(input_size, hidden_size, nonlinearity='tanh', return_sequences=False, return_state=False,
-        go_backwards=False, impl='fused')
+        go_backwards=False, impl='fused', stateful=False)
     Parameters: weight_ih (I, H), weight_hh (H, H), bias (H,): H*(I + H + 1) values (SimpleRNN(8) on
     100 features: 872).
 
@@ -497,16 +538,17 @@ class RNN(_SimpleKind, _Layer):
         return_state=True:       a tuple (output, h_T)
     go_backwards=True reads the sequence from its end (t = T-1 .. 0) and returns the outputs in that
     PROCESSED order: output[:, k] is the output after reading x[:, T-1-k].
-    To continue a long sequence chunk by chunk (truncated BPTT), pass the last h_T.detach() as the next
-    initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
+    To continue a long sequence chunk by chunk (truncated BPTT), use stateful=True (below) or pass the last
+    h_T.detach() as the next initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", return_sequences: bool = False,
-        return_state: bool = False, go_backwards: bool = False, impl: str = "fused",
+        return_state: bool = False, go_backwards: bool = False, impl: str = "fused", stateful: bool = False,
     ) -> None:
         self.nonlinearity = self._check_nonlinearity(nonlinearity, type(self).__name__)
-        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl)
+        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl,
+                        stateful)
 
 
 SimpleRNN = RNN
@@ -520,7 +562,7 @@ class LSTM(_LSTMKind, _Layer):
         c_t = f_t * c_{t-1} + i_t * g_t           h_t = o_t * tanh(c_t)
 
     LSTM(input_size, hidden_size, return_sequences=False, return_state=False, go_backwards=False,
-         impl='fused')
+         impl='fused', stateful=False)
     Parameters: weight_ih (I, 4H), weight_hh (H, 4H), bias (4H,): 4H*(I + H + 1) values (LSTM(8) on
     100 features: 3,488). The forget-gate bias starts at 1 (Keras's unit_forget_bias).
 
@@ -535,15 +577,17 @@ class LSTM(_LSTMKind, _Layer):
         return_state=True:       a tuple (output, h_T, c_T)      (h before c, as Keras)
     go_backwards=True reads the sequence from its end (t = T-1 .. 0) and returns the outputs in that
     PROCESSED order: output[:, k] is the output after reading x[:, T-1-k].
-    To continue a long sequence chunk by chunk (truncated BPTT), pass (h_T.detach(), c_T.detach()) as the
-    next initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
+    To continue a long sequence chunk by chunk (truncated BPTT), use stateful=True (below) or pass
+    (h_T.detach(), c_T.detach()) as the next initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after
+    backward.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
-        go_backwards: bool = False, impl: str = "fused",
+        go_backwards: bool = False, impl: str = "fused", stateful: bool = False,
     ) -> None:
-        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl)
+        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl,
+                        stateful)
 
 
 class GRU(_GRUKind, _Layer):
@@ -555,7 +599,7 @@ class GRU(_GRUKind, _Layer):
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
     GRU(input_size, hidden_size, return_sequences=False, return_state=False, go_backwards=False,
-        impl='fused')
+        impl='fused', stateful=False)
     Parameters: weight_ih (I, 3H), weight_hh (H, 3H), bias_ih (3H,), bias_hh (3H,): 3H*(I + H + 2) values
     (GRU(8) on 100 features: 2,640).
 
@@ -570,15 +614,37 @@ class GRU(_GRUKind, _Layer):
         return_state=True:       a tuple (output, h_T)
     go_backwards=True reads the sequence from its end (t = T-1 .. 0) and returns the outputs in that
     PROCESSED order: output[:, k] is the output after reading x[:, T-1-k].
-    To continue a long sequence chunk by chunk (truncated BPTT), pass the last h_T.detach() as the next
-    initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
+    To continue a long sequence chunk by chunk (truncated BPTT), use stateful=True (below) or pass the last
+    h_T.detach() as the next initial_state. hidden_grad_norms() gives ‖∂loss/∂h_t‖ after backward.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, return_sequences: bool = False, return_state: bool = False,
-        go_backwards: bool = False, impl: str = "fused",
+        go_backwards: bool = False, impl: str = "fused", stateful: bool = False,
     ) -> None:
-        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl)
+        _Layer.__init__(self, input_size, hidden_size, return_sequences, return_state, go_backwards, impl,
+                        stateful)
+
+
+_STATEFUL_DOC = """
+    stateful=True (Keras's, for truncated BPTT over long streams): the final state of each call is the
+    initial state of the next, carried DETACHED, so no gradient crosses from one call (chunk) back into
+    the previous one while the memory does. Row n of one batch continues row n of the previous batch, so
+    the batch size must stay the same (a change is a ValueError naming both sizes). reset_states() forgets
+    the carried state (the next call starts from zeros); reset_states(states) sets it (what initial_state=
+    takes); `layer.states` shows it (None when nothing is carried). The carried state is not a parameter:
+    it is not in state_dict() and survives train()/eval(). An explicit initial_state= overrides it for
+    that call (as Keras), and that call's final state is carried on. With a mask, a masked step keeps the
+    state, so the carried state is each row's state after its last real step. With go_backwards=True each
+    call reads its chunk from the end and carries the state after the chunk's first step: feeding the
+    chunks last-first equals reading the whole sequence backwards. Bidirectional(layer) of a stateful
+    layer carries one state per direction. Without stateful, pass the final state .detach()'ed as the next
+    initial_state= by hand: the same numbers. (summary() with an example input runs one forward pass, so
+    it leaves a carried state of that batch size: reset_states() after it.)
+"""
+RNN.__doc__ = (RNN.__doc__ or "") + _STATEFUL_DOC
+LSTM.__doc__ = (LSTM.__doc__ or "") + _STATEFUL_DOC
+GRU.__doc__ = (GRU.__doc__ or "") + _STATEFUL_DOC
 
 
 # ---- Bidirectional --------------------------------------------------------------------------------------
@@ -600,6 +666,8 @@ class Bidirectional(Module):
         (with merge_mode=None, output is the two tensors y_fw, y_bw in place of one).
     Call: bi(x, initial_state=None, mask=None); initial_state lists the forward states then the backward
     ones ([h_fw, h_bw], or [h_fw, c_fw, h_bw, c_bw] for LSTM); the mask goes to both directions.
+    A stateful layer makes both directions stateful, each carrying its own state; bi.reset_states() resets
+    both, bi.reset_states([h_fw, h_bw]) (LSTM: [h_fw, c_fw, h_bw, c_bw]) sets them.
     Parameters are named forward_layer.* and backward_layer.*; torch_state_dict() gives torch's
     bidirectional names (the backward direction with the suffix _reverse). Each direction is an ordinary
     layer: bi.forward_layer.hidden_grad_norms(), bi.backward_layer.impl = "ref", and so on.
@@ -653,6 +721,29 @@ class Bidirectional(Module):
         else:
             y = y_fw * y_bw
         return (y, *states) if self.return_state else y
+
+    @property
+    def stateful(self) -> bool:
+        return self.forward_layer.stateful
+
+    @property
+    def states(self) -> State | None:
+        """The carried states, forward then backward, or None when nothing is carried."""
+        fw, bw = self.forward_layer.states, self.backward_layer.states
+        return None if fw is None or bw is None else (*fw, *bw)
+
+    def reset_states(self, states: Any = None) -> None:
+        """Reset both directions' carried states (None), or set them from [forward parts..., backward parts...]."""
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        S = len(self.forward_layer.state_names)
+        if not isinstance(states, (tuple, list)) or len(states) != 2 * S:
+            raise ValueError(f"Bidirectional.reset_states: states must be a list of {2 * S} arrays (forward "
+                             f"parts, then backward parts), got {_describe(states)}")
+        self.forward_layer.reset_states(list(states[:S]))
+        self.backward_layer.reset_states(list(states[S:]))
 
     def torch_state_dict(self, layer_index: int = 0) -> dict[str, np.ndarray]:
         """torch.nn.RNN/LSTM/GRU(bidirectional=True)'s names: weight_ih_l0 ... and weight_ih_l0_reverse ..."""
