@@ -12,7 +12,7 @@ Reading, step by step (each step says why):
    the same one-line ImageError.
 2. JPEGs are decoded at a reduced scale when much larger than needed (`draft`: the decoder skips DCT
    coefficients, scaling by 1/2, 1/4 or 1/8 while staying >= the target size); a 12-megapixel photo then
-   decodes in milliseconds instead of a quarter of a second.
+   reads in ~0.12 s instead of ~0.58 s (measured; the entropy decoding of the whole file remains).
 3. `img.load()` decodes everything, so a truncated or corrupt file fails HERE, as an ImageError, and not
    later inside a resize.
 4. The EXIF orientation of phone photos is applied, so "left of" means what the user saw.
