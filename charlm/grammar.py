@@ -178,6 +178,7 @@ def grammar_report(text: str) -> dict[str, float | int]:
 
 
 def format_report(name: str, r: dict[str, float | int]) -> str:
+    """One line: both figures of grammar_report() with their counts."""
     return (f"{name}: particles {r['particles_correct']:,}/{r['particles_total']:,} = {r['particles']:.2%}; "
             f"tense after a time word {r['tense_agreeing']:,}/{r['tense_total']:,} = {r['tense']:.2%} "
             f"({r['sentences']:,} complete sentences)")

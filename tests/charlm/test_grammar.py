@@ -93,3 +93,12 @@ def test_wrong_tenses_lower_the_long_range_figure():
 
 def test_sentences_split_on_final_punctuation_within_lines():
     assert sentences("가요. 와요?\n어제 잤어요\n왔어요!") == ["가요.", "와요?", "왔어요!"]
+
+
+def test_command_reports_the_corpus_and_an_ngram_sample(capsys):
+    from charlm.grammar import main
+
+    assert main(["--order", "3", "--chars", "2000", "--seed", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("corpus") and "100.00%" in out[0]
+    assert out[1].startswith("3-gram, --units char") and "particles" in out[1]

@@ -156,3 +156,17 @@ def test_a_megabyte_stream_fits_and_scores_in_seconds():
     bits = model.cross_entropy(ids[:50_000])
     assert time.perf_counter() - start < 30  # about 2 s on the 2-core machine
     assert 0 < bits < np.log2(400) + 0.5
+
+
+def test_command_prints_bits_per_character_for_both_modes(tmp_path, capsys):
+    from charlm.ngram import main
+
+    path = tmp_path / "small.txt"
+    path.write_text("".join(f"고양이가 사과를 {i % 3 + 1}개 먹었어요.\n" for i in range(200)), encoding="utf-8")
+    assert main(["--data", str(path), "--orders", "1", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "--units char: vocabulary" in out and "--units jamo: vocabulary" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[0] for r in rows] == ["1", "3", "1", "3"]
+    char_bits, jamo_bits = float(rows[1][3]), float(rows[3][3])  # the 3-gram's bits per character
+    assert 0 < char_bits < 1 and 0 < jamo_bits < 3  # a repetitive text is nearly predictable
