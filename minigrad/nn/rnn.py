@@ -37,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import autograd_mode
 from minigrad.function import Function
 from minigrad.nn import init, rnn_ref, rnn_torch
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.rnn_checks import check_float, check_mask
-from minigrad.nn.rnn_fused import GRUSequence, LSTMSequence, RNNSequence
+from minigrad.nn.rnn_fused import GRUSequence, LSTMSequence, RNNSequence, gru_step, lstm_step, rnn_step
 from minigrad.ops import concatenate
 from minigrad.tensor import Tensor
 
@@ -77,6 +78,7 @@ class _Recurrent(Module):
         init.xavier_uniform_(self.weight_ih)
         init.orthogonal_(self.weight_hh)
         self._make_biases()
+        self._packed()  # from here on the parameters are views of one buffer (see _packed)
 
     # ---- per kind -----------------------------------------------------------------------------------
     def _make_biases(self) -> None:
@@ -91,8 +93,12 @@ class _Recurrent(Module):
         """One reference time step (rnn_ref): state (h,) or (h, c) -> the new state, same form."""
         raise NotImplementedError
 
-    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
+    def _fused(self, reverse: bool, mask: np.ndarray | None, packed: np.ndarray | None) -> Function:
         """The fused sequence Function (rnn_fused) for one call; it takes (x, *state, *self._weights())."""
+        raise NotImplementedError
+
+    def _step_kernel(self, x: np.ndarray, state: tuple[np.ndarray, ...], W: np.ndarray) -> tuple[np.ndarray, ...]:
+        """One step without a graph (rnn_fused.*_step) on arrays, W the packed buffer -> the new state."""
         raise NotImplementedError
 
     def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +129,42 @@ class _Recurrent(Module):
         """The parameters in the order the cell functions take them: W_ih, W_hh, then the bias(es)."""
         return (self.weight_ih, self.weight_hh, *self._biases())
 
+    # ---- the packed parameters ------------------------------------------------------------------------
+    def _packed_params(self) -> tuple[Tensor, ...]:
+        """The parameters in the packed buffer's row order: W_ih, the (first) bias, W_hh, (GRU: bias_hh)."""
+        biases = self._biases()
+        return (self.weight_ih, biases[0], self.weight_hh, *biases[1:])
+
+    def _packed(self) -> np.ndarray | None:
+        """[W_ih; b; W_hh] (GRU: [W_ih; b_ih; W_hh; b_hh]) as ONE array whose row blocks ARE the parameters'
+        .data (views), so the kernels read the current weights without copying or reordering them.
+
+        Why this and not a cache of a kernel layout: a cache must be told when the weights change, and
+        nothing tells it (optimizers and load_state_dict write p.data in place, and a checksum would read all
+        the weights on every call). Here there is nothing to invalidate: an optimizer step, load_state_dict
+        or p.data[...] = v writes into the buffer itself. What can break the sharing is replacing a
+        parameter's array (layer.double(), p.data = new_array, a new Parameter): this O(1) identity check
+        sees it, and the buffer is rebuilt from the current values with the parameters pointing into it
+        again. None if the parameters' dtypes differ (the kernels' checks then name the odd one).
+        """
+        params = self._packed_params()
+        views = self.__dict__.get("_pack_views")
+        if views is not None and all(p.data is v for p, v in zip(params, views)):
+            return self._pack_buf
+        datas = [p.data for p in params]
+        if len({d.dtype for d in datas}) != 1:
+            return None
+        buf = np.concatenate([d.reshape(-1, d.shape[-1]) for d in datas])
+        new_views, row = [], 0
+        for p, d in zip(params, datas):
+            rows = 1 if d.ndim == 1 else d.shape[0]
+            v = buf[row] if d.ndim == 1 else buf[row:row + rows]
+            p.data = v
+            new_views.append(v)
+            row += rows
+        self._pack_buf, self._pack_views = buf, tuple(new_views)
+        return buf
+
     # ---- the two implementations --------------------------------------------------------------------
     def _run(
         self, x: Tensor, state: State, mask: np.ndarray | None, reverse: bool
@@ -130,9 +172,54 @@ class _Recurrent(Module):
         """Run the sequence x (N, T, I) -> (hs (N, T, H), final state, the source of hidden_grad_norms)."""
         if self.impl == "ref":
             return rnn_ref.run_sequence(self._ref_step, x, state, mask, reverse)
-        fn = self._fused(reverse, mask)
+        W = self._packed()
+        fn = self._fused(reverse, mask, None if W is None else W[:self.input_size + 1])  # [W_ih; b]
         hs, *state_T = fn(x, *state, *self._weights())
         return hs, tuple(state_T), fn
+
+    def _needs_graph(self, x: Tensor, state: State) -> bool:
+        """Will this call be differentiated (so it must run through a Function)?"""
+        return autograd_mode.enabled and (x.requires_grad or any(s.requires_grad for s in state)
+                                          or any(p.requires_grad for p in self._weights()))
+
+    def _step(self, x: Tensor, state: State) -> State:
+        """One time step, x (N, I) -> the new state: the reference cell, the sequence Function with T = 1
+        when a gradient is wanted, else the graph-free kernel on the packed weights (nothing copied)."""
+        if self.impl == "ref":
+            return self._ref_step(x, state)
+        W = self._packed()
+        if W is None or self._needs_graph(x, state):
+            _, new, _ = self._run(x.reshape(x.shape[0], 1, x.shape[1]), state, None, False)
+            return new
+        return tuple(Tensor._wrap(a, False) for a in self._step_kernel(x.data, tuple(s.data for s in state), W))
+
+    def step(self, x: Any, state: StateArg = None) -> tuple[Tensor, Any]:
+        """One time step for incremental decoding: x (N, I) and the state -> (output (N, H), new state).
+
+        The state is what initial_state= takes (h, or (h, c) for LSTM; None = zeros), and the new state
+        comes back in the same form, so a loop reads
+            state = None
+            for t in range(T):
+                y, state = layer.step(x[:, t], state)
+        and gives the outputs and final state of layer(x) (go_backwards: feed the tokens last-first).
+        Without a gradient to compute (no_grad(), or nothing requires one) a step costs one GEMM on the
+        parameters as they are (no copy, no reordering of the weights) and a few (N, H) elementwise calls;
+        with one, it runs the fused sequence Function over T = 1 and backpropagates like the layer. The step
+        neither reads nor writes the carried state of a stateful layer (call the layer with (N, 1, I) for
+        that). Cells have the same method: cell.step(x, state) == (new h, new state).
+        """
+        name = type(self).__name__
+        x = self._as_float_tensor(x, "input")
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{name}.step: input has shape {x.shape} but one step is (batch, {self.input_size})")
+        new = self._step(x, self._check_state(state, x.shape[0], x.shape, "state"))
+        return new[0], self._pack(new)
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter to `dtype`, in place, and pack them into one buffer again."""
+        super().to(dtype)
+        self._packed()
+        return self
 
     # ---- input checks (the rules themselves are in rnn_checks.py) ----------------------------------
     @property
@@ -214,8 +301,11 @@ class _SimpleKind(_Recurrent):
     def _ref_step(self, x_t: Tensor, state: State) -> State:
         return (rnn_ref.rnn_cell(x_t, state[0], *self._weights(), self.nonlinearity),)
 
-    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
-        return RNNSequence(self.nonlinearity, reverse=reverse, mask=mask)
+    def _fused(self, reverse: bool, mask: np.ndarray | None, packed: np.ndarray | None) -> Function:
+        return RNNSequence(self.nonlinearity, reverse=reverse, mask=mask, packed=packed)
+
+    def _step_kernel(self, x: np.ndarray, state: tuple[np.ndarray, ...], W: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (rnn_step(x, state[0], W, self.nonlinearity),)
 
     def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
         return self.bias.data, np.zeros_like(self.bias.data)
@@ -244,8 +334,11 @@ class _LSTMKind(_Recurrent):
     def _ref_step(self, x_t: Tensor, state: State) -> State:
         return rnn_ref.lstm_cell(x_t, state[0], state[1], *self._weights())
 
-    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
-        return LSTMSequence(reverse=reverse, mask=mask)
+    def _fused(self, reverse: bool, mask: np.ndarray | None, packed: np.ndarray | None) -> Function:
+        return LSTMSequence(reverse=reverse, mask=mask, packed=packed)
+
+    def _step_kernel(self, x: np.ndarray, state: tuple[np.ndarray, ...], W: np.ndarray) -> tuple[np.ndarray, ...]:
+        return lstm_step(x, state[0], state[1], W)
 
     _torch_biases = _SimpleKind._torch_biases
     _load_torch_biases = _SimpleKind._load_torch_biases
@@ -266,8 +359,11 @@ class _GRUKind(_Recurrent):
     def _ref_step(self, x_t: Tensor, state: State) -> State:
         return (rnn_ref.gru_cell(x_t, state[0], *self._weights()),)
 
-    def _fused(self, reverse: bool, mask: np.ndarray | None) -> Function:
-        return GRUSequence(reverse=reverse, mask=mask)
+    def _fused(self, reverse: bool, mask: np.ndarray | None, packed: np.ndarray | None) -> Function:
+        return GRUSequence(reverse=reverse, mask=mask, packed=packed)
+
+    def _step_kernel(self, x: np.ndarray, state: tuple[np.ndarray, ...], W: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (gru_step(x, state[0], W),)
 
     def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
         return self.bias_ih.data, self.bias_hh.data
@@ -291,11 +387,7 @@ class _Cell(_Recurrent):
             raise ValueError(
                 f"{name}: input has shape {x.shape} but the cell expects (batch, {self.input_size})"
             )
-        state = self._check_state(state, x.shape[0], x.shape, "state")
-        if self.impl == "ref":
-            new = self._ref_step(x, state)
-        else:  # the fused sequence Function over a sequence of one step
-            _, new, _ = self._run(x.reshape(x.shape[0], 1, self.input_size), state, None, False)
+        new = self._step(x, self._check_state(state, x.shape[0], x.shape, "state"))
         return self._pack(new)
 
     def torch_state_dict(self) -> dict[str, np.ndarray]:
@@ -400,7 +492,10 @@ class _Layer(_Recurrent):
             state = self._check_state(initial_state, x.shape[0], x.shape, "initial_state")
         mask = check_mask(mask, x.shape, type(self).__name__)
 
-        hs, state_T, source = self._run(x, state, mask, self.go_backwards)
+        if x.shape[1] == 1 and self.impl == "fused" and not self._needs_graph(x, state):
+            hs, state_T, source = self._one_step(x, state, mask)  # decoding one token: no Function
+        else:
+            hs, state_T, source = self._run(x, state, mask, self.go_backwards)
         recorded = hs.requires_grad  # False under no_grad() or when nothing needs a gradient
         if recorded and self.impl == "ref":
             for h in source:
@@ -411,6 +506,16 @@ class _Layer(_Recurrent):
 
         output = hs if self.return_sequences else state_T[0]
         return (output, *state_T) if self.return_state else output
+
+    def _one_step(self, x: Tensor, state: State, mask: np.ndarray | None) -> tuple[Tensor, State, Any]:
+        """A T = 1 call without a graph, through the step kernel: the same results as _run."""
+        new = self._step(x.reshape(x.shape[0], x.shape[2]), state)
+        h = new[0].data
+        if mask is not None and not mask.all():  # masked rows keep their state and output 0
+            real = mask  # (N, 1)
+            new = tuple(Tensor._wrap(np.where(real, n.data, s.data), False) for n, s in zip(new, state))
+            h = np.where(real, h, 0)
+        return Tensor._wrap(h.reshape(x.shape[0], 1, -1), False), new, None
 
     # ---- stateful=True ------------------------------------------------------------------------------
     def _carried_state(self, x_shape: tuple[int, ...]) -> State:

@@ -1,4 +1,5 @@
-"""The recurrent layers as fused kernels: one Function runs RNN, LSTM or GRU over a whole sequence.
+"""The recurrent layers as fused kernels: one Function runs RNN, LSTM or GRU over a whole sequence, and
+one plain NumPy function runs one step of it without a graph (incremental decoding).
 
 `rnn_ref.py` writes each cell with minigrad ops and lets autograd build the backward pass: about 20
 graph nodes per time step. Here one `Function` does the whole sequence in NumPy and its `backward` is
@@ -8,6 +9,7 @@ same numbers (the tests compare both to 1e-10 in float64).
     hs, h_T      = RNNSequence(nonlinearity="tanh")(x, h0, W_ih, W_hh, b)
     hs, h_T, c_T = LSTMSequence()(x, h0, c0, W_ih, W_hh, b)
     hs, h_T      = GRUSequence()(x, h0, W_ih, W_hh, b_ih, b_hh)
+    h, c         = lstm_step(x_t, h, c, W, I)       (rnn_step, gru_step: one step, arrays, no graph)
 
 Shapes: x (N, T, I), h0 and c0 (N, H), hs (N, T, H), h_T and c_T (N, H). Weights in Keras's layout,
 G gates per cell (RNN 1, LSTM 4 in the order i, f, g, o; GRU 3 in the order r, z, n), gate k owning the
@@ -20,28 +22,34 @@ Options (given to the constructor; one Function instance per call, like every op
                   At a masked step the state (h and c) is carried over unchanged and the output hs[:, k]
                   is 0; no gradient reaches the weights from it, the state's gradient passes straight through.
                   mask[:, t] refers to input position t, also when reverse=True.
+    packed        the rows [W_ih; b] (GRU: [W_ih; b_ih]) as ONE (I+1, G*H) array. The layers keep their
+                  parameters as views of one buffer [W_ih; b; W_hh (; b_hh)], so the input GEMM below needs
+                  no copy of the weights; the Function checks (by address, O(1)) that `packed` really holds
+                  the W_ih and b it is given, and stacks them itself otherwise.
 After backward, `fn.dh_norms` (T,) holds ||dL/dh_t|| (the total gradient reaching the state produced at
 input position t: from hs and through the recurrence), to plot vanishing gradients.
 
-How it is fast (measured with benchmarks/rnn.py; background in /work/shared/PERF.md):
+How it is fast (measured with benchmarks/rnn.py, figures in the README's benchmarks section):
   * x W_ih + b for all T steps is one matrix multiplication (GEMM) before the time loop (the bias rides
     in it as a row of the weights, against a column of ones in x); each step then needs one GEMM for all
     its gates, h_{t-1} W_hh (N, H) @ (H, G*H);
+  * the kernels read the parameters in their public (Keras) layout: nothing is reordered, rescaled or
+    copied per call in the forward, so a T = 1 call (decoding one token) costs its GEMM and a few small
+    elementwise calls;
   * inside, arrays are time-major (T, N, ...), and the gates are kept GATE-MAJOR: A[k, j] is gate j of step
     k, one contiguous (N, H) block. NumPy's elementwise calls on column slices of an (N, 4H) array
     (a[:, H:2H]) are 3-5x slower than on contiguous blocks, and a step makes a dozen of them. The GEMM
-    writes (N, G*H) rows; the first elementwise call of the step (the tanh) reads them as (G, N, H) and
-    writes gate-major, so the reordering costs no extra call;
-  * the sigmoid gates come first (LSTM i, f, o, then g; GRU r, z), and sigmoid(a) = 0.5 tanh(0.5 a) + 0.5
-    with the 0.5 inside folded into those gates' weights: one tanh call covers all four LSTM gates (GRU:
-    r and z together, n after them since it needs r), and it never overflows;
+    writes (N, G*H) rows; the first elementwise call of the step reads them as (G, N, H) and writes
+    gate-major, so the reordering costs no extra call;
+  * sigmoid(a) = 0.5 tanh(0.5 a) + 0.5: one tanh call covers all four LSTM gates (GRU: r and z together),
+    with the 0.5 applied by a per-gate multiplier, and it never overflows;
   * every elementwise step writes into preallocated arrays (out=), reused by the next call with the same
     shapes (the workspace pool below) instead of being allocated again;
-  * backward writes the gates' gradients into one row-major (T, N, G*H) array: dh_prev is one GEMM per
-    step, dW_ih (with db as its extra row) and dW_hh one GEMM each over all steps after the loop; dx is
-    computed only if x requires a gradient.
-The public weight layout never changes: the rearranging and scaling happen on copies inside forward, and
-the gradients are mapped back to the public layout.
+  * backward writes the gates' gradients into one row-major (T, N, G*H) array in the public gate order:
+    dh_prev is one GEMM per step against a contiguous copy of W_hh^T (made once per call when T >= 3: BLAS
+    reads a transposed operand 20-40% slower), dW_ih (with db as its extra row) and dW_hh one GEMM each
+    over all steps after the loop, already in the public layout; dx is computed only if x requires a
+    gradient.
 """
 
 from __future__ import annotations
@@ -127,35 +135,46 @@ def _inputs_with_ones(x: np.ndarray, reverse: bool, out: np.ndarray) -> np.ndarr
     return out
 
 
-def _gate_columns(W: np.ndarray, order: list[int], scale: np.ndarray) -> np.ndarray:
-    """(K, G*H) with gate j in columns j*H..(j+1)*H -> a copy with the gates in `order`, gate j * scale[j]."""
-    K, G = W.shape[0], len(order)
-    return (W.reshape(K, G, -1)[:, order] * scale[:, None]).reshape(K, -1)
-
-
 def _gates(a: np.ndarray, G: int) -> np.ndarray:
     """A row-major (N, G*H) view as gate-major (G, N, H): gate j is [j], without copying."""
     N = a.shape[0]
     return a.reshape(N, G, -1).transpose(1, 0, 2)
 
 
-def _rows_in_order(W: np.ndarray, order: list[int]) -> np.ndarray:
-    """W^T (G*H, K) as a contiguous copy, its row blocks in the gate `order`: the backward's dh = da W^T.
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
 
-    Transposed gate by gate: NumPy's transposing copy of a whole (256, 1024) float32 array takes ~20x longer
-    (its power-of-two row stride keeps hitting the same cache sets).
+
+def _is_stacked(packed: np.ndarray | None, W: np.ndarray, b: np.ndarray) -> bool:
+    """Is `packed` the rows [W; b] in memory (so the two need no stacking)? O(1): addresses and strides."""
+    if packed is None or packed.dtype != W.dtype or packed.shape != (W.shape[0] + 1, W.shape[1]):
+        return False
+    row = packed.strides[0]
+    return (W.strides == packed.strides and b.strides == packed.strides[1:]
+            and _address(W) == _address(packed) and _address(b) == _address(packed) + W.shape[0] * row)
+
+
+def _stacked(packed: np.ndarray | None, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[W; b] (K+1, M): `packed` itself when it holds exactly these two, else a new stacked copy."""
+    return packed if _is_stacked(packed, W, b) else np.concatenate([W, b[None, :]])
+
+
+def _transposed(W: np.ndarray, T: int) -> np.ndarray:
+    """W^T for the backward's dh = da W^T, once per call: a C-contiguous copy when the call has T >= 3 steps
+    (BLAS multiplies by a transposed operand 20-40% slower than by a contiguous one), a view for T < 3 (a
+    copy would cost more than it saves: a decoding step pays for nothing proportional to the weights but
+    its GEMMs).
+
+    The copy goes through a buffer whose rows are 16 elements longer: NumPy's transposing copy of a
+    (256, 1024) float32 array straight from W is ~4x slower (its power-of-two row stride keeps hitting the
+    same cache sets).
     """
-    H = W.shape[1] // len(order)
-    return np.concatenate([W[:, j * H:(j + 1) * H].T for j in order])
-
-
-def _to_public(g: np.ndarray, order: list[int]) -> np.ndarray:
-    """A gradient (..., G*H) whose gate blocks are in `order` -> a new array in the public gate order."""
-    H = g.shape[-1] // len(order)
-    out = np.empty_like(g)
-    for j, gate in enumerate(order):
-        out[..., gate * H:(gate + 1) * H] = g[..., j * H:(j + 1) * H]
-    return out
+    if T < 3:
+        return W.T
+    K, M = W.shape
+    padded = np.empty((K, M + 16), W.dtype)
+    padded[:, :M] = W
+    return np.ascontiguousarray(padded[:, :M].T)
 
 
 class _Sequence(Function):
@@ -164,9 +183,10 @@ class _Sequence(Function):
     cell = "Sequence"
     _for_backward = True  # forward() called directly, not through __call__: keep the workspace
 
-    def __init__(self, reverse: bool = False, mask: Any = None) -> None:
+    def __init__(self, reverse: bool = False, mask: Any = None, packed: np.ndarray | None = None) -> None:
         self.reverse = bool(reverse)
         self.mask = check_mask(mask, None, self.cell)
+        self.packed = packed  # [W_ih; b] as one array, if the caller has it (see the module docstring)
 
     def __call__(self, *inputs: Any) -> Any:
         # forward must know whether a backward can follow: if not, the workspace goes straight back.
@@ -257,10 +277,12 @@ class RNNSequence(_Sequence):
 
     cell = "RNNSequence"
 
-    def __init__(self, nonlinearity: str = "tanh", reverse: bool = False, mask: Any = None) -> None:
+    def __init__(
+        self, nonlinearity: str = "tanh", reverse: bool = False, mask: Any = None, packed: np.ndarray | None = None
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNSequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(reverse, mask)
+        super().__init__(reverse, mask, packed)
         self.nonlinearity = nonlinearity
 
     def forward(
@@ -278,7 +300,7 @@ class RNNSequence(_Sequence):
         # Hb[0] = h0, Hb[k+1] = the state after step k (so Hb[:T] are the h_{t-1} that dW_hh needs)
 
         _inputs_with_ones(x, self.reverse, Xt)
-        Wb = np.concatenate([W_ih, b[None, :]])                                # [W_ih; b] (I+1, H)
+        Wb = _stacked(self.packed, W_ih, b)                                    # [W_ih; b] (I+1, H)
         np.matmul(Xt.reshape(T * N, I + 1), Wb, out=Hb[1:].reshape(T * N, H))  # x_t W_ih + b, all steps
         Hb[0] = h0
         relu = self.nonlinearity == "relu"
@@ -312,7 +334,7 @@ class RNNSequence(_Sequence):
         bkey = ("rnn-back", N, T, H, dh_T.dtype)
         bws = _POOL.take(bkey, {"dH": (T, N, H), "dA": (T, N, H), "dh_next": (N, H)}, dh_T.dtype)
         dH, dA, dh_next = bws["dH"], bws["dA"], bws["dh_next"]
-        W_hhT = _rows_in_order(self.W_hh, [0])  # a contiguous W^T makes the per-step matmul ~20% faster
+        W_hhT = _transposed(self.W_hh, T)
         dhs = self._output_grad(dhs)
         relu = self.nonlinearity == "relu"
 
@@ -340,7 +362,9 @@ class RNNSequence(_Sequence):
         dWb = Xt.reshape(T * N, I + 1).T @ dA2          # [dW_ih; db] = Σ_t [x_t, 1]^T da_t
         dW_ih, db = dWb[:I], dWb[I]
         dW_hh = Hb[:T].reshape(T * N, H).T @ dA2        # dW_hh = Σ_t h_{t-1}^T da_t
-        dx = self._input_grad((dA2 @ self.W_ih.T).reshape(T, N, I)) if self._needs(0) else None  # da W_ih^T
+        dx = None
+        if self._needs(0):
+            dx = self._input_grad((dA2 @ _transposed(self.W_ih, T)).reshape(T, N, I))  # dx_t = da_t W_ih^T
         dh0 = dh_next.copy()
         _POOL.give_back(bkey, bws)
         return dx, dh0, dW_ih, dW_hh, db
@@ -348,9 +372,10 @@ class RNNSequence(_Sequence):
 
 # ---- LSTM -----------------------------------------------------------------------------------------------
 
-# Public gate order i, f, g, o (columns of W_ih, W_hh, b). Inside, the sigmoid gates come first: i, f, o, g.
-_LSTM_ORDER = [0, 1, 3, 2]
-_LSTM_HALF = np.array([0.5, 0.5, 0.5, 1.0])  # σ(a) = 0.5 tanh(a/2) + 0.5: the /2 goes into the weights
+# Gate order i, f, g, o (public and inside). σ(a) = 0.5 tanh(a/2) + 0.5 for i, f, o; g = tanh(a): one tanh
+# call for all four gates between a multiply by SCALE and `* SCALE + SHIFT` (1 and 0 leave g as it is).
+_LSTM_SCALE = np.array([0.5, 0.5, 1.0, 0.5])[:, None, None]
+_LSTM_SHIFT = np.array([0.5, 0.5, 0.0, 0.5])[:, None, None]
 
 
 class LSTMSequence(_Sequence):
@@ -383,32 +408,30 @@ class LSTMSequence(_Sequence):
                               "Hb": (T + 1, N, H), "Cb": (T + 1, N, H), "TC": (T, N, H), "ig": (N, H)},
                         x.dtype)
         Xt, P, A, hW, Hb, Cb, TC, ig = (ws[n] for n in ("Xt", "P", "A", "hW", "Hb", "Cb", "TC", "ig"))
-        # P[k] = x W + b of step k (N, 4H), row-major as the matmul writes it;  A[k] = the gates i, f, o, g
+        # P[k] = x W + b of step k (N, 4H), row-major as the matmul writes it;  A[k] = the gates i, f, g, o
         # of step k, gate-major (4, N, H);  Hb[k+1], Cb[k+1] = h_t, c_t (Hb[0], Cb[0] = h0, c0);
         # TC[k] = tanh(c_t)
 
-        half = _LSTM_HALF.astype(x.dtype)
-        Wb = _gate_columns(np.concatenate([W_ih, b[None, :]]), _LSTM_ORDER, half)  # [W_ih; b] (I+1, 4H)
-        Wh = _gate_columns(W_hh, _LSTM_ORDER, half)                                # (H, 4H)
-
+        scale, shift = _LSTM_SCALE.astype(x.dtype), _LSTM_SHIFT.astype(x.dtype)
         _inputs_with_ones(x, self.reverse, Xt)
+        Wb = _stacked(self.packed, W_ih, b)                                    # [W_ih; b] (I+1, 4H)
         np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 4 * H))  # x_t W_ih + b, all steps
         Hb[0], Cb[0] = h0, c0
         masked = self._masked_steps(T)
         for k in range(T):
             a, c, h, tc = A[k], Cb[k + 1], Hb[k + 1], TC[k]
-            np.matmul(Hb[k], Wh, out=hW)   # h_{t-1} W_hh: all four gates in one GEMM
-            P[k] += hW                     # x W + b + h U  (halved for i, f, o)
-            np.tanh(_gates(P[k], 4), out=a)  # g = tanh(a_g); tanh(a/2) for i, f, o; now gate-major
-            sig = a[:3]
-            sig *= 0.5
-            sig += 0.5                     # i, f, o = σ(a) = 0.5 tanh(a/2) + 0.5
-            i, f, o, g = a
-            np.multiply(f, Cb[k], out=c)   # c_t = f * c_{t-1}
+            np.matmul(Hb[k], W_hh, out=hW)   # h_{t-1} W_hh: all four gates in one GEMM
+            P[k] += hW                       # a = x W + b + h U
+            np.multiply(_gates(P[k], 4), scale, out=a)  # a/2 for i, f, o, a for g; now gate-major
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift                       # i, f, o = 0.5 tanh(a/2) + 0.5 = σ(a);  g = tanh(a_g)
+            i, f, g, o = a
+            np.multiply(f, Cb[k], out=c)     # c_t = f * c_{t-1}
             np.multiply(i, g, out=ig)
-            c += ig                        #       + i * g
+            c += ig                          #       + i * g
             np.tanh(c, out=tc)
-            np.multiply(o, tc, out=h)      # h_t = o * tanh(c_t)
+            np.multiply(o, tc, out=h)        # h_t = o * tanh(c_t)
             if masked[k]:
                 np.copyto(h, Hb[k], where=self.padded[k])  # masked rows keep their state:
                 np.copyto(c, Cb[k], where=self.padded[k])  # h_t = h_{t-1}, c_t = c_{t-1}
@@ -440,16 +463,16 @@ class LSTMSequence(_Sequence):
                         dh_T.dtype)
         dH, dA, dgate, act, dc, dh_next, dc_next, tmp = (
             bws[n] for n in ("dH", "dA", "dgate", "act", "dc", "dh_next", "dc_next", "tmp"))
-        W_hhT = _rows_in_order(self.W_hh, _LSTM_ORDER)  # (4H, H), row blocks i, f, o, g like dA's columns
+        W_hhT = _transposed(self.W_hh, T)  # (4H, H), row blocks i, f, g, o like dA's columns
         dhs = self._output_grad(dhs)
-        di, df, do, dg = dgate
+        di, df, dg, do = dgate
 
         np.copyto(dh_next, dh_T)
         np.copyto(dc_next, dc_T)
         masked = self._masked_steps(T)
         for k in range(T - 1, -1, -1):
             a, tc = A[k], TC[k]
-            i, f, o, g = a
+            i, f, g, o = a
             dh = dH[k]                      # (kept for dh_norms)
             np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
             np.multiply(dh, tc, out=do)      # do = dh * tanh(c)
@@ -461,9 +484,10 @@ class LSTMSequence(_Sequence):
             np.multiply(dc, g, out=di)       # di = dc * g
             np.multiply(dc, Cb[k], out=df)   # df = dc * c_{t-1}
             np.multiply(dc, i, out=dg)       # dg = dc * i
-            np.multiply(a, a, out=act)       # i², f², o², g²
-            np.subtract(a[:3], act[:3], out=act[:3])  # σ' = σ - σ² for i, f, o
-            np.subtract(1, act[3], out=act[3])        # tanh' = 1 - g²
+            np.multiply(a, a, out=act)       # i², f², g², o²
+            np.subtract(a[:2], act[:2], out=act[:2])  # σ' = σ - σ² for i, f
+            np.subtract(a[3], act[3], out=act[3])     #                and o
+            np.subtract(1, act[2], out=act[2])        # tanh' = 1 - g²
             if masked[k]:
                 act *= self.real[k]                                  # masked rows: da = 0
                 np.multiply(dc, f, out=dc_next, where=~self.padded[k])  # dc_prev = dc * f; masked: dc_next
@@ -477,25 +501,18 @@ class LSTMSequence(_Sequence):
 
         self._store_dh_norms(dH)
         dA2 = dA.reshape(T * N, 4 * H)
-        dWb = _to_public(Xt.reshape(T * N, I + 1).T @ dA2, _LSTM_ORDER)   # [dW_ih; db] = Σ_t [x_t, 1]^T da_t
+        dWb = Xt.reshape(T * N, I + 1).T @ dA2          # [dW_ih; db] = Σ_t [x_t, 1]^T da_t
         dW_ih, db = dWb[:I], dWb[I]
-        dW_hh = _to_public(Hb[:T].reshape(T * N, H).T @ dA2, _LSTM_ORDER)  # dW_hh = Σ_t h_{t-1}^T da_t
+        dW_hh = Hb[:T].reshape(T * N, H).T @ dA2        # dW_hh = Σ_t h_{t-1}^T da_t
         dx = None
         if self._needs(0):
-            W_ihT = _rows_in_order(self.W_ih, _LSTM_ORDER)
-            dx = self._input_grad((dA2 @ W_ihT).reshape(T, N, I))           # dx_t = da_t W_ih^T
+            dx = self._input_grad((dA2 @ _transposed(self.W_ih, T)).reshape(T, N, I))  # dx_t = da_t W_ih^T
         dh0, dc0 = dh_next.copy(), dc_next.copy()
         _POOL.give_back(bkey, bws)
         return dx, dh0, dc0, dW_ih, dW_hh, db
 
 
 # ---- GRU ------------------------------------------------------------------------------------------------
-
-# Public (and forward) gate order r, z, n. The backward's gradient buffer D has the columns
-# [da_n | da_r | da_z | dhu_n]: D[..., :3H] is the input side in the order n, r, z (_GRU_X_ORDER), and
-# D[..., H:] the recurrent side in the public order r, z, n.
-_GRU_X_ORDER = [2, 0, 1]
-_GRU_HALF = np.array([0.5, 0.5, 1.0])
 
 
 class GRUSequence(_Sequence):
@@ -529,30 +546,27 @@ class GRUSequence(_Sequence):
         # P[k] = x W + b of step k (N, 3H), row-major as the matmul writes it;  A[k] = r, z, n of step k,
         # gate-major (3, N, H);  HUn[k] = h U_n + b_hn;  HmN[k] = h_{t-1} - n;  Hb[k+1] = h_t (Hb[0] = h0)
 
-        half = _GRU_HALF.astype(x.dtype)
-        order = [0, 1, 2]
-        b_x = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, x.dtype)])  # b_hr, b_hz add like b_ir, b_iz
-        Wb = _gate_columns(np.concatenate([W_ih, b_x[None, :]]), order, half)  # [W_ih; b] (I+1, 3H)
-        Wh = _gate_columns(W_hh, order, half)                                  # (H, 3H)
-        b_hn = b_hh[2 * H:]
-
         _inputs_with_ones(x, self.reverse, Xt)
-        np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 3 * H))  # x_t W_ih + b, all steps
+        Wb = _stacked(self.packed, W_ih, b_ih)                                 # [W_ih; b_ih] (I+1, 3H)
+        np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 3 * H))  # x_t W_ih + b_ih, all steps
+        P[..., :2 * H] += b_hh[:2 * H]  # b_hr, b_hz add like b_ir, b_iz: once for all steps
+        b_hn = b_hh[2 * H:]
         Hb[0] = h0
         masked = self._masked_steps(T)
         hu3 = _gates(hu, 3)
         for k in range(T):
-            a, h, hun = A[k], Hb[k + 1], HUn[k]
+            a, h, hun, p3 = A[k], Hb[k + 1], HUn[k], _gates(P[k], 3)
             rz = a[:2]
             r, z, n = a
-            np.matmul(Hb[k], Wh, out=hu)            # h_{t-1} W_hh: r, z, n in one GEMM
+            np.matmul(Hb[k], W_hh, out=hu)          # h_{t-1} W_hh: r, z, n in one GEMM
             np.add(hu3[2], b_hn, out=hun)           # h U_n + b_hn
-            hu += P[k]                              # x W + b + h U for r, z (halved); n's columns unused
-            np.tanh(hu3[:2], out=rz)
+            np.add(hu3[:2], p3[:2], out=rz)         # a_r, a_z = x W + b_i + h U + b_h, now gate-major
+            rz *= 0.5
+            np.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5                               # r, z = σ(a) = 0.5 tanh(a/2) + 0.5
             np.multiply(r, hun, out=n)
-            n += _gates(P[k], 3)[2]
+            n += p3[2]
             np.tanh(n, out=n)                       # n = tanh(x W_n + b_in + r * (h U_n + b_hn))
             np.subtract(Hb[k], n, out=HmN[k])
             np.multiply(z, HmN[k], out=h)
@@ -575,8 +589,9 @@ class GRUSequence(_Sequence):
         then over all steps at once:
             dW_ih = X^T [da_r, da_z, da_n],        db_ih = Σ [da_r, da_z, da_n],    dx = [...] W_ih^T
             dW_hh = H_prev^T [da_r, da_z, dhu_n],  db_hh = Σ [da_r, da_z, dhu_n]
-        One row-major buffer D[k] = [da_n | da_r | da_z | dhu_n] (N, 4H) holds both: D[..., :3H] is the
-        input side, D[..., H:] the recurrent side, and each is read by the matmuls in place.
+        One row-major buffer D[k] = [da_r | da_z | dhu_n | da_n] (N, 4H) holds both: D[..., :3H] is the
+        recurrent side, D[..., :2H] and D[..., 3H:] the input side, each read by the matmuls in place and
+        written straight into the public layout.
         A masked step has D = 0 and passes dh straight to dh_prev.
         """
         N, T, I = self.x_shape
@@ -587,10 +602,10 @@ class GRUSequence(_Sequence):
                                 "dhz": (N, H), "dh_next": (N, H), "tmp": (N, H)}, dh_T.dtype)
         dH, D, dgate, act, dhz, dh_next, tmp = (
             bws[n] for n in ("dH", "D", "dgate", "act", "dhz", "dh_next", "tmp"))
-        W_hhT = _rows_in_order(self.W_hh, [0, 1, 2])  # (3H, H), row blocks r, z, n like D[..., H:]
+        W_hhT = _transposed(self.W_hh, T)  # (3H, H), row blocks r, z, n like D[..., :3H]
         dhs = self._output_grad(dhs)
-        dn, dr, dz, dhun = dgate  # the four column blocks of D, in D's order
-        drz = dgate[1:3]
+        dr, dz, dhun, dn = dgate  # the four column blocks of D, in D's order
+        drz = dgate[:2]
 
         np.copyto(dh_next, dh_T)
         masked = self._masked_steps(T)
@@ -613,23 +628,96 @@ class GRUSequence(_Sequence):
             if masked[k]:
                 dgate *= self.real[k]        # masked rows: no gradient to the weights
             np.copyto(_gates(d, 4), dgate)   # into the row-major D[k] (N, 4H) the GEMMs read
-            np.matmul(d[:, H:], W_hhT, out=dh_next)
+            np.matmul(d[:, :3 * H], W_hhT, out=dh_next)
             dh_next += dhz                   # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh * z
             if masked[k]:
                 np.copyto(dh_next, dh, where=self.padded[k])  # masked rows: dh_prev = dh
 
         self._store_dh_norms(dH)
-        Dx = D[..., :3 * H].reshape(T * N, 3 * H)  # [da_n, da_r, da_z]: strided rows, which BLAS reads as is
-        Dh = D[..., H:].reshape(T * N, 3 * H)      # [da_r, da_z, dhu_n]
-        # [dW_ih; db_ih] = Σ_t [x_t, 1]^T [da_r, da_z, da_n];   dW_hh = Σ_t h_{t-1}^T [da_r, da_z, dhu_n]
-        dWb = _to_public(Xt.reshape(T * N, I + 1).T @ Dx, _GRU_X_ORDER)
+        D2 = D.reshape(T * N, 4 * H)
+        Xt2 = Xt.reshape(T * N, I + 1)
+        # [dW_ih; db_ih] = Σ_t [x_t, 1]^T [da_r, da_z, da_n]: two GEMMs writing the public column blocks
+        dWb = np.empty((I + 1, 3 * H), dh_T.dtype)
+        np.matmul(Xt2.T, D2[:, :2 * H], out=dWb[:, :2 * H])
+        np.matmul(Xt2.T, D2[:, 3 * H:], out=dWb[:, 2 * H:])
         dW_ih, db_ih = dWb[:I], dWb[I]
-        dW_hh = Hb[:T].reshape(T * N, H).T @ Dh
-        db_hh = np.concatenate([db_ih[:2 * H], D[..., 3 * H:].sum(axis=(0, 1))])  # Σ_t [da_r, da_z, dhu_n]
+        dW_hh = Hb[:T].reshape(T * N, H).T @ D2[:, :3 * H]            # Σ_t h_{t-1}^T [da_r, da_z, dhu_n]
+        db_hh = np.concatenate([db_ih[:2 * H], D2[:, 2 * H:3 * H].sum(axis=0)])  # Σ_t [da_r, da_z, dhu_n]
         dx = None
         if self._needs(0):
-            W_ihT = _rows_in_order(self.W_ih, _GRU_X_ORDER)
-            dx = self._input_grad((Dx @ W_ihT).reshape(T, N, I))        # dx_t = [da_n, da_r, da_z] W_ih^T
+            W_ihT = _transposed(self.W_ih, T)                           # (3H, I), rows r, z, n
+            dx2 = D2[:, :2 * H] @ W_ihT[:2 * H]
+            dx2 += D2[:, 3 * H:] @ W_ihT[2 * H:]                        # dx_t = [da_r, da_z, da_n] W_ih^T
+            dx = self._input_grad(dx2.reshape(T, N, I))
         dh0 = dh_next.copy()
         _POOL.give_back(bkey, bws)
         return dx, dh0, dW_ih, dW_hh, db_ih, db_hh
+
+
+# ---- one step without a graph (incremental decoding) ----------------------------------------------------
+#
+# The layers keep [W_ih; b; W_hh] (GRU: [W_ih; b_ih; W_hh; b_hh]) as ONE array W whose row blocks their
+# parameters are; against xh = [x, 1, h] (GRU: [x, 1, h, 1]) one GEMM gives x W_ih + b + h W_hh. Nothing is
+# copied or reordered that is proportional to the weights: the cost is the GEMM and a few (N, H) calls.
+
+
+def _with_ones(x: np.ndarray, h: np.ndarray, tail: int) -> np.ndarray:
+    """[x, 1, h] (tail 0) or [x, 1, h, 1] (tail 1) as one (N, I+1+H+tail) array."""
+    N, I = x.shape
+    H = h.shape[1]
+    xh = np.empty((N, I + 1 + H + tail), x.dtype)
+    xh[:, :I] = x
+    xh[:, I] = 1
+    xh[:, I + 1:I + 1 + H] = h
+    if tail:
+        xh[:, -1] = 1
+    return xh
+
+
+def rnn_step(x: np.ndarray, h: np.ndarray, W: np.ndarray, nonlinearity: str = "tanh") -> np.ndarray:
+    """h' = act(x W_ih + h W_hh + b): x (N, I), h (N, H), W = [W_ih; b; W_hh] (I+1+H, H) -> h' (N, H)."""
+    a = _with_ones(x, h, 0) @ W
+    return np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
+
+
+def lstm_step(x: np.ndarray, h: np.ndarray, c: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The LSTM step of LSTMSequence for one token: x (N, I), h, c (N, H), W = [W_ih; b; W_hh] (I+1+H, 4H)
+    -> (h', c')."""
+    z = _with_ones(x, h, 0) @ W                       # x W_ih + b + h W_hh (N, 4H): one GEMM
+    scale, shift = _LSTM_SCALE.astype(x.dtype), _LSTM_SHIFT.astype(x.dtype)
+    a = np.multiply(_gates(z, 4), scale)              # gate-major (4, N, H): a/2 for i, f, o
+    np.tanh(a, out=a)
+    a *= scale
+    a += shift                                        # i, f, o = σ(a); g = tanh(a_g)
+    i, f, g, o = a
+    c_new = f * c
+    c_new += i * g                                    # c' = f c + i g
+    h_new = np.tanh(c_new)
+    h_new *= o                                        # h' = o tanh(c')
+    return h_new, c_new
+
+
+def gru_step(x: np.ndarray, h: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """The GRU step of GRUSequence for one token: x (N, I), h (N, H), W = [W_ih; b_ih; W_hh; b_hh]
+    (I+H+2, 3H) -> h' (N, H)."""
+    I = x.shape[1]
+    H = h.shape[1]
+    xh = _with_ones(x, h, 1)
+    a_rz = xh @ W[:, :2 * H]                          # x W + b_i + h U + b_h for r and z
+    rz = np.multiply(_gates(a_rz, 2), 0.5)
+    np.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5                                         # r, z = σ(a)
+    r, z = rz
+    hun = xh[:, I + 1:] @ W[I + 1:, 2 * H:]           # h U_n + b_hn
+    n = xh[:, :I + 1] @ W[:I + 1, 2 * H:]             # x W_n + b_in
+    hun *= r
+    n += hun
+    np.tanh(n, out=n)                                 # n = tanh(x W_n + b_in + r (h U_n + b_hn))
+    h_new = h - n
+    h_new *= z
+    h_new += n                                        # h' = n + z (h - n)
+    return h_new
+
+
+__all__ = ["RNNSequence", "LSTMSequence", "GRUSequence", "rnn_step", "lstm_step", "gru_step"]
