@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from demokit.errors import UserError
+
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "en_ko"
 CORPUS_SPLITS = ("train", "valid", "test")
 LANGS = {"en": 0, "ko": 1}  # column of each language in the corpus's english<TAB>korean lines
 
 
-class TextError(ValueError):
+class TextError(UserError):
     """A text a user brought cannot be used (missing, binary, not UTF-8, empty); the message is one line."""
 
 
