@@ -93,14 +93,17 @@ def to_config(ns: argparse.Namespace, cls: type[T]) -> T:
 
 def given_options(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
     """The dest names of the options typed on the command line (not left at their defaults)."""
-    defaults = {a.dest: a.default for a in p._actions}
+    # per action, not per dest: options sharing a dest (--quiet/--verbose) keep their own defaults
+    defaults = [(a, a.default) for a in p._actions]
+    parser_defaults, p._defaults = p._defaults, {}  # set_defaults() values are defaults, not typed
     try:
         for a in p._actions:
             a.default = argparse.SUPPRESS
         ns = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     finally:
-        for a in p._actions:
-            a.default = defaults[a.dest]
+        for a, default in defaults:
+            a.default = default
+        p._defaults = parser_defaults
     return set(vars(ns))
 
 

@@ -145,6 +145,24 @@ def test_given_options_names_what_was_typed():
     assert p.parse_args([]).seed == 0 and p.parse_args([]).out == "runs/x"  # the defaults are back
 
 
+def test_given_options_ignores_parser_level_defaults():
+    """p.set_defaults(out=None) (seq2seq does this) is a default, not something the user typed."""
+    p = _run_parser()
+    p.set_defaults(out=None, task="corpus")
+    assert cli.given_options(p, []) == set()
+    assert cli.given_options(p, ["--out", "x"]) == {"out"}
+    assert vars(p.parse_args([]))["out"] is None and p.parse_args([]).task == "corpus"
+
+
+def test_given_options_leaves_the_defaults_of_options_sharing_a_dest():
+    p = cli.parser("prog", "d")
+    p.add_argument("--quiet", action="store_true", help="no bars")
+    p.add_argument("--verbose", dest="quiet", action="store_false", default=True, help="bars")
+    before = p.parse_args([]).quiet
+    assert cli.given_options(p, ["--verbose"]) == {"quiet"}
+    assert p.parse_args([]).quiet is before
+
+
 def test_resumed_keeps_the_saved_settings_except_typed_run_control(capsys):
     current = {"hidden": 64, "lr": 0.1, "epochs": 10, "patience": 3}
     saved = {"hidden": 32, "lr": 0.01, "epochs": 4, "patience": 2, "gone": 1}
