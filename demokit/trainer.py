@@ -260,7 +260,8 @@ class Trainer:
         p = self.progress
         desc = f"{self.settings.name} epoch {p.epoch + 1}/{self.settings.epochs}".strip()
         return tqdm(total=total, initial=p.batch, desc=desc,
-                    unit="batch", leave=False, dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+                    unit="batch", leave=False, dynamic_ncols=True, mininterval=0.5, file=sys.stderr,
+                    disable=None)  # None: a bar on a terminal, none in a log file or a pipe
 
     def _catch_ctrl_c(self) -> Any:
         def on_ctrl_c(signum: int, frame: Any) -> None:
