@@ -170,9 +170,10 @@ class CaptionModel(nn.Module):
         This is the `step_fn` that seq2seq.decoding's greedy and beam search call.
         """
         with minigrad.no_grad():
-            x = self.embed(np.asarray(tokens).reshape(-1, 1))  # (B, 1, emb)
-            out, h, c = self.lstm(x, initial_state=(Tensor(state[0]), Tensor(state[1])))
-            logp = F.log_softmax(self.out(out[:, 0]), axis=-1)
+            x = self.embed(np.asarray(tokens).reshape(-1))  # (B, emb)
+            # one step of the LSTM (nn.LSTM.step): one GEMM on the weights as they are, nothing copied
+            h, (_, c) = self.lstm.step(x, (Tensor(state[0]), Tensor(state[1])))
+            logp = F.log_softmax(self.out(h), axis=-1)
         return logp.data, (h.data, c.data)
 
     def generate(self, images: np.ndarray, bos_id: int, eos_id: int, max_len: int = 24, beam: int = 1,

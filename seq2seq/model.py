@@ -185,12 +185,17 @@ class Seq2Seq(nn.Module):
 
     # ---- decoder --------------------------------------------------------------------------------------
     def _run_rnns(self, x: Tensor, states: tuple) -> tuple[Tensor, tuple]:
-        """x (N, T, I) through the decoder layers from `states`; returns top outputs and new states."""
+        """x (N, T, I) through the decoder layers from `states`, or x (N, I) for one step (rnn.step: one GEMM
+        per layer on the weights as they are, nothing copied); returns top outputs and new states."""
         new_states = []
         for i, rnn in enumerate(self.rnns):
             if i > 0:
                 x = self.dropout(x)
             init = states[i] if self.cfg.cell == "lstm" else states[i][0]
+            if x.ndim == 2:
+                x, new = rnn.step(x, init)
+                new_states.append(new if self.cfg.cell == "lstm" else (new,))
+                continue
             out = rnn(x, initial_state=init)
             x = out[0]
             new_states.append(tuple(out[1:]))
@@ -210,8 +215,7 @@ class Seq2Seq(nn.Module):
             s_prev = state["states"][-1][0]  # the top layer's h_{t-1}
             context, weights = self._bahdanau(s_prev, state["keys"], state["memory"], state["mask"])
             x = F.concatenate([x, context], axis=-1)
-        h, states = self._run_rnns(x.unsqueeze(1), state["states"])
-        h = h.squeeze(1)  # (B, H)
+        h, states = self._run_rnns(x, state["states"])  # (B, H): one step of each layer
         if att == "luong":
             c, w = self._luong(h.unsqueeze(1), state["keys"], state["memory"], state["mask"])
             context, weights = c.squeeze(1), w.squeeze(1)
