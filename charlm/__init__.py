@@ -1,6 +1,11 @@
 """charlm: the character-level language model demo ("synced many-to-many": every input unit predicts the next).
 
-The building blocks (NumPy and the standard library only, no model):
+    python -m charlm.train     # train on the corpus's Korean sentences (--units char | jamo, --text FILE)
+    python -m charlm.sample --prime "어제 고양이가" --temperature 0.7
+
+The model and the commands: model.py (CharLM, stateful layers), train.py and sample.py (the commands),
+generate.py (bits per character, sampling), report.py and activations.py (figures, looking inside the LSTM),
+checkpoint.py (written and read there only). The building blocks (NumPy and the standard library only):
 
     text.py      corpus_text, read_text (NFC, one-line TextError), split_stream (held-out tail), batchify and
                  bptt_chunks (the stateful truncated-BPTT layout)
@@ -18,6 +23,7 @@ from typing import Any
 
 # the public names load on first use, so `import charlm` (and `python -m charlm.ngram`) imports no module twice
 _PUBLIC = {
+    "CharLM": "charlm.model", "bits_per_char": "charlm.generate", "generate": "charlm.generate",
     "grammar_report": "charlm.grammar", "particle_agreement": "charlm.grammar", "tense_agreement": "charlm.grammar",
     "NGram": "charlm.ngram", "choose_k": "charlm.ngram", "sample": "charlm.ngram",
     "filtered_probs": "charlm.sampling", "sample_next": "charlm.sampling",
