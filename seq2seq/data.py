@@ -14,23 +14,32 @@ Special ids, the same for every tokenizer: PAD = 0, BOS = 1, EOS = 2, UNK = 3.
 
 Splits:
     corpus    data/en_ko/{train,valid,test}.tsv as shipped (test holds word combinations unseen in training)
-    tsv       a user's file, shuffled with the seed: 5% valid, 5% test (each at least 1, at most 2,000 pairs)
+    tsv       a user's file, repeated pairs removed (a test pair must not also be a training pair), shuffled with
+              the seed: 5% valid, 5% test (each at least 1, at most 2,000 pairs)
     dates     50,000 generated examples: the last 10% (5,000) are test, as in "Deep Learning from Scratch 2";
     addition  of the first 90% (45,000), 1,000 are held out for validation (early stopping), 44,000 train.
+Every split then loses the pairs longer than a cap in tokens (`cap_lengths`): one 44,000-token pair in the
+validation split would otherwise make attention a 26,000 x 44,000 matrix after an epoch of training.
+
+`measure(pairs)` describes a user's text (distinct characters, words per sentence, Hangul share) so that
+seq2seq.options can choose character units or a sentencepiece vocabulary that fit it.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import io
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from demokit.errors import UserError
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "en_ko"
 
@@ -54,6 +63,7 @@ class Splits:
     test: list[Pair]
     name: str
     about: str = ""
+    duplicates: int = 0  # repeated pairs removed from a user's file before splitting
 
     def sizes(self) -> str:
         return f"{len(self.train):,} train / {len(self.valid):,} valid / {len(self.test):,} test"
@@ -62,19 +72,20 @@ class Splits:
 def read_tsv(path: str | Path, src_col: int = 0, tgt_col: int = 1) -> list[Pair]:
     """Read tab-separated pairs (Tatoeba/Anki format: source, target, optional extra columns).
 
-    Blank lines are skipped. A line with too few columns or an empty source/target cell is a ValueError
-    naming the file and line number; so is a file that is not UTF-8 or holds no pair at all.
+    Blank lines are skipped. A line with too few columns or an empty source/target cell is a UserError
+    naming the file and line number (with a hint when the file looks semicolon- or comma-separated); so is
+    a file that is not UTF-8 or holds no pair at all.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     if src_col < 0 or tgt_col < 0 or src_col == tgt_col:
-        raise ValueError(f"--src-col {src_col} and --tgt-col {tgt_col} must be different column numbers >= 0")
+        raise UserError(f"--src-col {src_col} and --tgt-col {tgt_col} must be different column numbers >= 0")
     try:
         text = path.read_bytes().decode("utf-8-sig")  # -sig: a BOM left by Windows editors is not text
     except UnicodeDecodeError as e:
         line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise ValueError(f"{path}:{line}: not UTF-8 text (byte {e.object[e.start]:#04x})") from None
+        raise UserError(f"{path}:{line}: not UTF-8 text (byte {e.object[e.start]:#04x})") from None
     need = max(src_col, tgt_col) + 1
     pairs: list[Pair] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -82,18 +93,45 @@ def read_tsv(path: str | Path, src_col: int = 0, tgt_col: int = 1) -> list[Pair]
             continue
         cells = line.split("\t")
         if len(cells) < need:
-            raise ValueError(
+            raise UserError(
                 f"{path}:{lineno}: expected at least {need} tab-separated columns (source column {src_col}, "
-                f"target column {tgt_col}), found {len(cells)}: {line[:60]!r}"
+                f"target column {tgt_col}), found {len(cells)}: {line[:60]!r}{_separator_hint(text)}"
             )
         src, tgt = cells[src_col].strip(), cells[tgt_col].strip()
         if not src or not tgt:
             which = "source" if not src else "target"
-            raise ValueError(f"{path}:{lineno}: the {which} column is empty")
+            raise UserError(f"{path}:{lineno}: the {which} column is empty")
         pairs.append((src, tgt))
     if not pairs:
-        raise ValueError(f"{path}: no sentence pairs found (empty file?)")
+        raise UserError(f"{path}: no sentence pairs found (empty file?)")
     return pairs
+
+
+def _separator_hint(text: str) -> str:
+    """A hint when a file without tabs looks like a CSV: every line holds the same separator."""
+    if "\t" in text:
+        return ""
+    lines = [line for line in text.splitlines() if line.strip()][:50]
+    for sep, name in ((";", "semicolon"), (",", "comma")):
+        if lines and all(sep in line for line in lines):
+            return (f"; this looks like a {name}-separated (CSV) file: save it with tabs between the columns "
+                    "(e.g. a spreadsheet's 'Save as' tab-separated values)")
+    return ""
+
+
+def distinct_pairs(pairs: Sequence[Pair]) -> tuple[list[Pair], int]:
+    """The pairs without repeats (first occurrence kept, order kept) and how many repeats were removed.
+
+    Anki/Tatoeba exports often repeat pairs; a repeated pair split at random would sit in train AND test,
+    and the test figures would measure memory, not translation.
+    """
+    seen: set[Pair] = set()
+    out = []
+    for p in pairs:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out, len(pairs) - len(out)
 
 
 def split_pairs(
@@ -101,7 +139,7 @@ def split_pairs(
 ) -> tuple[list, list, list]:
     """Shuffle with the seed, then cut valid and test (frac each, >= 1 and <= cap) from the end."""
     if len(pairs) < 3:
-        raise ValueError(f"need at least 3 sentence pairs to make train/valid/test splits, got {len(pairs)}")
+        raise UserError(f"need at least 3 distinct sentence pairs to make train/valid/test splits, got {len(pairs)}")
     order = np.random.default_rng(seed).permutation(len(pairs))
     shuffled = [pairs[i] for i in order]
     n = min(cap, max(1, round(frac * len(pairs))))
@@ -202,10 +240,16 @@ def load_task(
 ) -> Splits:
     """The train/valid/test pairs for `task`: corpus (or the user's --data TSV), dates or addition."""
     if data is not None:
-        pairs = read_tsv(data, src_col, tgt_col)
+        pairs, duplicates = distinct_pairs(read_tsv(data, src_col, tgt_col))
+        if len(pairs) < 3:
+            raise UserError(
+                f"{data}: only {len(pairs)} distinct pair(s) after removing {duplicates} repeated one(s); "
+                "train, validation and test need different pairs (at least 3)"
+            )
         train, valid, test = split_pairs(pairs, seed)
         return Splits(
-            train, valid, test, name="tsv", about=f"{data} (columns {src_col} -> {tgt_col}, seed {seed})"
+            train, valid, test, name="tsv", about=f"{data} (columns {src_col} -> {tgt_col}, seed {seed})",
+            duplicates=duplicates,
         )
     if task == "corpus":
         return load_corpus()
@@ -221,7 +265,52 @@ def load_task(
             name="addition",
             about=f"{TOY_SIZE:,} additions a+b (0..999) -> the sum (seed {seed})",
         )
-    raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    raise UserError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+
+
+def fingerprint(splits: Splits) -> str:
+    """SHA-256 of every pair of every split, in order: --resume checks that the data did not change."""
+    h = hashlib.sha256()
+    for part in (splits.train, splits.valid, splits.test):
+        for s, t in part:
+            h.update(s.encode("utf-8") + b"\t" + t.encode("utf-8") + b"\n")
+        h.update(b"\f")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class TextStats:
+    """What decides the units for a user's text, per side (source, target), measured on the training split."""
+
+    chars: tuple[int, int]  # distinct characters (spaces excluded)
+    words: tuple[int, int]  # distinct space-separated words
+    mean_words: tuple[float, float]  # words per sentence
+    mean_chars: tuple[float, float]  # characters per sentence
+    hangul: tuple[float, float]  # share of the characters that are Hangul syllables or jamo
+
+
+def _is_hangul(ch: str) -> bool:
+    o = ord(ch)
+    return 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F
+
+
+def measure(pairs: Sequence[Pair]) -> TextStats:
+    """Character set, word counts, lengths and Hangul share of each side of `pairs` (see TextStats)."""
+    per_side = []
+    for side in (0, 1):
+        texts = [p[side] for p in pairs]
+        joined = "".join(texts)
+        words = [w for t in texts for w in t.split()]
+        letters = [c for c in joined if not c.isspace()]
+        per_side.append((
+            len(set(letters)),
+            len(set(words)),
+            len(words) / max(len(texts), 1),
+            len(joined) / max(len(texts), 1),
+            sum(map(_is_hangul, letters)) / max(len(letters), 1),
+        ))
+    src, tgt = per_side
+    return TextStats(*((a, b) for a, b in zip(src, tgt)))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------- tokenizers
@@ -277,7 +366,12 @@ class SentencePieceTokenizer:
         import sentencepiece as spm
 
         self.model_bytes = bytes(model_bytes)
-        self.sp = spm.SentencePieceProcessor(model_proto=self.model_bytes)
+        if not self.model_bytes:  # sentencepiece would accept it and answer every call with 0
+            raise ValueError("the sentencepiece model is empty")
+        try:
+            self.sp = spm.SentencePieceProcessor(model_proto=self.model_bytes)
+        except RuntimeError:  # its message is a C++ source location, not a reason
+            raise ValueError("not a readable sentencepiece model (corrupt or truncated)") from None
         if [self.sp.pad_id(), self.sp.bos_id(), self.sp.eos_id(), self.sp.unk_id()] != [PAD, BOS, EOS, UNK]:
             raise ValueError("sentencepiece model does not use the special ids pad=0, bos=1, eos=2, unk=3")
 
@@ -292,10 +386,10 @@ class SentencePieceTokenizer:
         if model_type not in ("unigram", "bpe"):
             raise ValueError(f"sentencepiece model type must be 'unigram' or 'bpe', got {model_type!r}")
         if vocab_size < len(SPECIALS) + 4:
-            raise ValueError(f"--vocab-size {vocab_size} is too small (at least {len(SPECIALS) + 4})")
+            raise UserError(f"--vocab-size {vocab_size} is too small (at least {len(SPECIALS) + 4})")
         chars = len(set("".join(texts)) - {" "})
         if vocab_size < chars + len(SPECIALS) + 1:
-            raise ValueError(
+            raise UserError(
                 f"--vocab-size {vocab_size} is too small: the training text has {chars} distinct characters "
                 f"and each needs a piece; use at least {chars + len(SPECIALS) + 1} (or 0 for characters)"
             )
@@ -319,7 +413,7 @@ class SentencePieceTokenizer:
                 shuffle_input_sentence=False,
             )
         except RuntimeError as e:  # sentencepiece reports problems as multi-line RuntimeErrors
-            raise ValueError(f"sentencepiece training failed: {' '.join(str(e).split())}") from None
+            raise UserError(f"sentencepiece training failed: {' '.join(str(e).split())}") from None
         return cls(buf.getvalue())
 
     @property
@@ -413,6 +507,27 @@ def encode_pairs(
         src.append(si)
         tgt.append(ti)
     return Encoded(src, tgt, dropped)
+
+
+def cap_lengths(
+    splits: Splits, src_tok: Tokenizer, tgt_tok: Tokenizer, max_tokens: int
+) -> tuple[Splits, dict[str, int]]:
+    """Leave out of EVERY split the pairs whose source or target, with its EOS, has more than max_tokens tokens.
+
+    Returns the kept splits and how many pairs each split lost. Validation and test decode and attend over
+    whole sentences too: one overlong pair there costs as much memory as one in training.
+    """
+    def fits(pair: Pair) -> bool:
+        return len(src_tok.encode(pair[0])) + 1 <= max_tokens and len(tgt_tok.encode(pair[1])) + 1 <= max_tokens
+
+    kept = {name: [p for p in getattr(splits, name) if fits(p)] for name in ("train", "valid", "test")}
+    dropped = {name: len(getattr(splits, name)) - len(kept[name]) for name in kept}
+    for name in ("train", "valid", "test"):
+        if not kept[name]:
+            raise UserError(
+                f"every {name} pair is longer than {max_tokens} tokens (--max-tokens); raise it or shorten the pairs"
+            )
+    return replace(splits, **kept), dropped
 
 
 @dataclass

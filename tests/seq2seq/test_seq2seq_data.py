@@ -9,6 +9,7 @@ import unicodedata
 import numpy as np
 import pytest
 
+from demokit.errors import UserError
 from seq2seq import data as D
 
 
@@ -54,6 +55,61 @@ def test_read_tsv_more_errors(tmp_path):
         D.read_tsv(f, src_col=1, tgt_col=1)
     with pytest.raises(FileNotFoundError, match="no such file"):
         D.read_tsv(tmp_path / "missing.tsv")
+
+
+@pytest.mark.parametrize("content, name", [("a;b\nc;d\n", "semicolon"), ("a,b\nc,d\n", "comma")])
+def test_a_csv_gets_a_hint_to_use_tabs(tmp_path, content, name):
+    f = tmp_path / "pairs.csv"
+    f.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match=rf"pairs\.csv:1: .* looks like a {name}-separated \(CSV\) file"):
+        D.read_tsv(f)
+    f.write_text("a\tb\nno tab; here\n", encoding="utf-8")  # a TSV with one bad line: no CSV hint
+    with pytest.raises(UserError, match=r"found 1: 'no tab; here'$"):
+        D.read_tsv(f)
+
+
+def test_repeated_pairs_are_removed_before_splitting(tmp_path):
+    pairs = [("a", "1"), ("b", "2"), ("a", "1"), ("a", "2"), ("b", "2")]
+    assert D.distinct_pairs(pairs) == ([("a", "1"), ("b", "2"), ("a", "2")], 2)
+    f = tmp_path / "rep.tsv"
+    f.write_text("".join(f"s{i % 10}\tt{i % 10}\n" for i in range(100)), encoding="utf-8")
+    splits = D.load_task(data=f)
+    assert splits.duplicates == 90 and len(splits.train) + len(splits.valid) + len(splits.test) == 10
+    assert not set(splits.test) & set(splits.train) and not set(splits.valid) & set(splits.train)
+    f.write_text("x\ty\n" * 5 + "u\tv\n", encoding="utf-8")
+    with pytest.raises(UserError, match="only 2 distinct pair"):
+        D.load_task(data=f)
+
+
+def test_cap_lengths_leaves_long_pairs_out_of_every_split():
+    short = [(f"{i}", f"{i}") for i in range(10)]
+    splits = D.Splits(short[:6] + [("9" * 30, "1")], short[6:8] + [("1", "2" * 30)], short[8:] + [("3" * 9, "4")],
+                      name="t")
+    tok = D.CharTokenizer.train("0123456789")
+    kept, dropped = D.cap_lengths(splits, tok, tok, max_tokens=10)  # 9 tokens + EOS fit, 30 do not
+    assert dropped == {"train": 1, "valid": 1, "test": 0}
+    assert kept.train == short[:6] and kept.valid == short[6:8] and kept.test == short[8:] + [("3" * 9, "4")]
+    with pytest.raises(UserError, match="every test pair is longer than 5 tokens"):
+        D.cap_lengths(D.Splits(short, short, [("3" * 9, "4")], name="t"), tok, tok, max_tokens=5)
+
+
+def test_measure_and_fingerprint():
+    stats = D.measure([("Is the dog big?", "개가 커요?"), ("Yes.", "네.")])
+    assert stats.chars == (len(set("Isthedogbig?Yes.")), len(set("개가커요?네.")))
+    assert stats.mean_words == (2.5, 1.5) and stats.words == (5, 3)
+    assert stats.hangul[0] == 0 and stats.hangul[1] == pytest.approx(5 / 7)
+    a = D.Splits([("a", "b")], [("c", "d")], [("e", "f")], name="t")
+    b = D.Splits([("a", "b")], [("c", "d"), ("e", "f")], [], name="t")
+    assert D.fingerprint(a) == D.fingerprint(D.Splits(*map(list, (a.train, a.valid, a.test)), name="u"))
+    assert D.fingerprint(a) != D.fingerprint(b)  # the same pairs split otherwise are other data
+
+
+def test_a_corrupt_sentencepiece_model_is_a_one_line_value_error(korean_lines):
+    model = D.SentencePieceTokenizer.train(korean_lines[:500], _enough(korean_lines[:500])).model_bytes
+    for broken in (b"", model[: len(model) // 3], b"not a model at all"):
+        with pytest.raises(ValueError) as e:
+            D.SentencePieceTokenizer(broken)
+        assert "\n" not in str(e.value) and "sentencepiece model" in str(e.value)
 
 
 def test_split_pairs_is_seeded_disjoint_and_complete():
