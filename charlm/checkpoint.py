@@ -27,11 +27,11 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     return load_checkpoint(path, KIND, REQUIRED)
 
 
-def build_model(config: dict[str, Any]) -> CharLM:
+def build_model(config: dict[str, Any], path: str | os.PathLike[str] = "the checkpoint") -> CharLM:
     try:
         return CharLM(**config)
     except (TypeError, ValueError) as e:
-        raise CheckpointError(f"the entry 'config.model' does not build a model: {e}") from None
+        raise CheckpointError(f"{os.fspath(path)}: the entry 'config.model' does not build a model: {e}") from None
 
 
 def load_model(path: str | os.PathLike[str]) -> tuple[CharLM, Units, dict[str, Any]]:
@@ -41,7 +41,7 @@ def load_model(path: str | os.PathLike[str]) -> tuple[CharLM, Units, dict[str, A
         units = units_from_state(state["units"])
     except ValueError as e:
         raise CheckpointError(f"{os.fspath(path)}: the entry 'units' does not fit: {e}") from None
-    model = build_model(state["config"]["model"])
+    model = build_model(state["config"]["model"], path)
     load_into(model, state["model"], path, "model")
     if model.config["vocab"] != units.size:
         raise CheckpointError(f"{os.fspath(path)}: the model has {model.config['vocab']} outputs but the entry "
