@@ -1,37 +1,58 @@
-"""seq2seq.train and seq2seq.translate end to end on tiny data: outputs, checkpoint round trip, exact
-resume (after a finished epoch and after Ctrl-C), and the commands' one-line errors."""
+"""seq2seq.train and seq2seq.translate end to end on tiny data: outputs, checkpoint round trip, seeded reruns,
+exact resume (after a finished epoch, after Ctrl-C, after a hard interrupt), options checked at parse time, and
+the commands' one-line errors."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from demokit.cli import run_command
 from minigrad import checkpoint
+from seq2seq import options as O
 from seq2seq import train as T
 from seq2seq import translate as TR
-from seq2seq.data import CORPUS_DIR
+from seq2seq.data import CORPUS_DIR, make_dates
 from seq2seq.model import Seq2Seq
+from seq2seq.translator import Translator
 
-TINY = [
-    "--hidden",
-    "16",
-    "--emb",
-    "8",
-    "--batch-size",
-    "8",
-    "--warmup",
-    "5",
-    "--val-sentences",
-    "3",
-    "--beam",
-    "2",
-    "--no-progress",
-    "--max-minutes",
-    "0",
-]
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--hidden", "16", "--emb", "8", "--batch-size", "8", "--warmup", "5", "--val-sentences", "3", "--beam", "2",
+        "--no-progress"]
+
+
+def train(*argv) -> int:
+    """The command as `python -m seq2seq.train` runs it (exit code, one-line errors), in this process."""
+    try:
+        return run_command(T.main, [str(a) for a in argv])
+    except SystemExit as e:  # argparse
+        return int(e.code)
+
+
+def translate(*argv) -> int:
+    try:
+        return run_command(TR.main, [str(a) for a in argv])
+    except SystemExit as e:
+        return int(e.code)
+
+
+def command(module: str, *argv, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", module, *map(str, argv)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300, input=stdin)
+
+
+def metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +77,7 @@ def korean_run(tmp_path_factory):
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     chars = max(len(set("".join(line.split("\t")[i] for line in lines)) - {" "}) for i in (0, 1))
     out = folder / "run"
-    rc = T.main(
-        [
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--epochs",
-            "2",
-            "--vocab-size",
-            str(chars + 60),
-            "--attention",
-            "luong",
-            *TINY,
-        ]
-    )
-    assert rc == 0
+    assert train("--data", data, "--out", out, "--epochs", 2, "--vocab-size", chars + 60, *TINY) == 0
     return out
 
 
@@ -79,181 +85,210 @@ def _weights(path):
     return checkpoint.load(path)["model"]
 
 
-def test_run_writes_checkpoints_tokenizers_heatmap_and_metrics(korean_run, capsys):
-    for name in ("best.npz", "last.npz", "src.model", "tgt.model", "metrics.json"):
+def _same_weights(a, b):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        np.testing.assert_array_equal(wa[k], wb[k], err_msg=k)
+
+
+def test_run_writes_checkpoints_tokenizers_heatmap_and_metrics(korean_run):
+    for name in ("run.json", "best.npz", "last.npz", "src.model", "tgt.model", "metrics.json"):
         assert (korean_run / name).is_file(), name
-    m = json.loads((korean_run / "metrics.json").read_text(encoding="utf-8"))
-    assert "tokenize=13a" in m["bleu_tokenizer"] and "detokenised" in m["bleu_tokenizer"]
-    for key in ("test_greedy", "test_beam"):
-        assert set(m[key]) >= {"bleu", "chrf", "exact"}
+    m = metrics(korean_run)
+    # Korean target: ko-mecab BLEU first, with its signature; 13a and chrF beside it
+    assert m["bleu"]["tokenize"] == "ko-mecab" and "ko-mecab" in m["bleu"]["signature"]
+    for key in ("greedy", "beam"):
+        assert set(m["test"][key]) >= {"bleu", "bleu_13a", "chrf", "exact", "bleu_signature"}
     assert m["epochs_run"] == 2 and len(m["history"]) == 2 and "clip_rate" in m["history"][0]
-    assert m["config"]["model"]["attention"] == "luong" and m["wall_seconds"] > 0
-    assert len(m["samples"]) == 5
+    assert {"val_loss", "val_bleu", "val_exact"} <= set(m["history"][0])
+    assert m["config"]["model"]["attention"] == "luong" and m["timing"]["wall_seconds"] > 0
+    assert len(m["samples"]) == 5 and m["model_from"] == "best.npz"
     state = checkpoint.load(korean_run / "last.npz")
     assert state["tokenizers"]["tgt"]["kind"] == "sentencepiece"
     assert state["tokenizers"]["tgt"]["model"].tobytes() == (korean_run / "tgt.model").read_bytes()
     assert set(state) >= {"model", "optim", "sched", "rng", "progress", "config"}
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return
+    pytest.importorskip("matplotlib")
     assert (korean_run / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert m["figures"]["attention_heatmap"] == "attention.png"
 
 
 def test_checkpoint_to_translate_round_trip(korean_run, capsys):
-    m = json.loads((korean_run / "metrics.json").read_text(encoding="utf-8"))
+    m = metrics(korean_run)
     sources = [s["source"] for s in m["samples"]]
     # the translate command, from the folder (best.npz), with the same beam as the run's evaluation
-    assert TR.main(["--checkpoint", str(korean_run), "--beam", "2", *sources]) == 0
+    assert translate("--checkpoint", korean_run, "--beam", 2, *sources) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed == [s["hypothesis"] for s in m["samples"]]
-    tr = TR.Translator.from_checkpoint(korean_run / "best.npz")
+    tr = Translator.from_checkpoint(korean_run / "best.npz")
     assert isinstance(tr.model, Seq2Seq) and tr.translate(sources, beam=2) == printed
 
 
 def test_translate_file_stdin_empty_unknown_and_overlong(korean_run, tmp_path, capsys, monkeypatch):
     f = tmp_path / "in.txt"
     f.write_text("The cat eats.\n\nZyxq ☃ qqq!\n" + "the dog " * 300 + "\n", encoding="utf-8")
-    assert TR.main(["--checkpoint", str(korean_run), "--file", str(f), "--beam", "1", "--max-len", "5"]) == 0
+    assert translate("--checkpoint", korean_run, "--file", f, "--beam", 1, "--max-len", 5) == 0
     out = capsys.readouterr()
     lines = out.out.split("\n")[:-1]
     assert len(lines) == 4 and lines[1] == ""  # one output line per input line, in order
     assert "line 2 is empty" in out.err and "truncated" in out.err
-    import io
-
     monkeypatch.setattr("sys.stdin", io.StringIO("The cat eats.\n"))
-    assert TR.main(["--checkpoint", str(korean_run), "--beam", "1", "--max-len", "5"]) == 0
+    assert translate("--checkpoint", korean_run, "--beam", 1, "--max-len", 5) == 0
     assert capsys.readouterr().out.strip() == lines[0]
 
 
 def test_translate_errors_are_one_line(tmp_path, capsys):
     cases = [
-        (["--checkpoint", str(tmp_path / "nothing")], "checkpoint file not found"),
-        (["--checkpoint", str(tmp_path)], "no best.npz or last.npz"),
+        (["--checkpoint", tmp_path / "nothing"], "checkpoint file not found"),
+        (["--checkpoint", tmp_path], "no best.npz or last.npz"),
+        (["--file", tmp_path / "missing.txt", "--checkpoint", tmp_path], "no best.npz"),
     ]
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"this is not a zip file")
-    cases.append((["--checkpoint", str(bad)], "bad.npz"))
+    cases.append((["--checkpoint", bad], "bad.npz"))
     other = tmp_path / "other.npz"
     checkpoint.save({"kind": "captioning", "model": {}}, other)
-    cases.append((["--checkpoint", str(other)], "not a seq2seq checkpoint"))
+    cases.append((["--checkpoint", other], "not a seq2seq checkpoint"))
     for argv, message in cases:
-        assert TR.main([*argv, "hello"]) == 2
+        assert translate(*argv, "hello") == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert translate("--beam", 0, "hello") == 2
+    assert "argument --beam" in capsys.readouterr().err
 
 
 def test_train_errors_are_one_line(tmp_path, capsys):
     f = tmp_path / "broken.tsv"
     f.write_text("a\tb\nc\td\nno tab\n", encoding="utf-8")
-    assert T.main(["--data", str(f), "--out", str(tmp_path / "o"), *TINY]) == 2
+    assert train("--data", f, "--out", tmp_path / "o", *TINY) == 2
     err = capsys.readouterr().err
     assert "broken.tsv:3:" in err and err.count("\n") == 1
-    assert T.main(["--task", "dates", "--epochs", "0", *TINY]) == 2
-    assert "--epochs must be >= 1" in capsys.readouterr().err
-    assert T.main(["--resume", "--out", str(tmp_path / "empty")]) == 2
-    assert "checkpoint file not found" in capsys.readouterr().err
+    assert train("--resume", "--out", tmp_path / "empty") == 2
+    err = capsys.readouterr().err
+    assert "no run to continue" in err and err.count("\n") == 1
+
+
+def test_commands_in_a_subprocess_exit_codes_and_one_line_errors(tmp_path, korean_run):
+    done = command("seq2seq.train", "--bogus")
+    assert done.returncode == 2 and "unrecognized arguments: --bogus" in done.stderr
+    done = command("seq2seq.train", "--data", tmp_path / "missing.tsv", "--out", tmp_path / "o")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "missing.tsv: no such file" in done.stderr
+    done = command("seq2seq.translate", "--checkpoint", tmp_path / "nothing.npz", "hello")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    done = command("seq2seq.translate", "--checkpoint", korean_run, "--beam", 1, "--max-len", 6, "The cat eats.")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--batch-size", "0"], "--batch-size"), (["--lr", "0"], "--lr"), (["--lr", "-1e-3"], "--lr"),
+    (["--lr", "nan"], "--lr"), (["--epochs", "0"], "--epochs"), (["--hidden", "0"], "--hidden"),
+    (["--emb", "-4"], "--emb"), (["--layers", "0"], "--layers"), (["--dropout", "1"], "--dropout"),
+    (["--label-smoothing", "1.0"], "--label-smoothing"), (["--teacher-forcing", "1.5"], "--teacher-forcing"),
+    (["--beam", "0"], "--beam"), (["--max-len", "-1"], "--max-len"), (["--vocab-size", "5"], "--vocab-size"),
+    (["--lr-decay", "0"], "--lr-decay"), (["--lr-decay", "1.5"], "--lr-decay"), (["--clip", "-1"], "--clip"),
+    (["--warmup", "-1"], "--warmup"), (["--patience", "-1"], "--patience"), (["--src-col", "-1"], "--src-col"),
+    (["--max-tokens", "1"], "--max-tokens"), (["--threads", "0"], "--threads"), (["--seed", "-1"], "--seed"),
+    (["--max-minutes", "-1"], "--max-minutes"), (["--val-sentences", "-1"], "--val-sentences"),
+    (["--length-penalty", "-0.5"], "--length-penalty"), (["--hidden", "15"], "--hidden"),
+    (["--src-col", "1", "--tgt-col", "1"], "--src-col"), (["--resume", "--restart"], "--restart"),
+    (["--task", "dates", "--data", "x.tsv"], "--data"),
+])
+def test_every_option_is_checked_at_parse_time(argv, option, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(T, "load_task", lambda *a, **k: pytest.fail("data loaded before the options were checked"))
+    assert train(*argv, "--out", tmp_path / "never") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage:") and "error:" in err and option in err
+    assert not (tmp_path / "never").exists()
 
 
 def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit):
         T.main(["--help"])
     text = capsys.readouterr().out
-    for opt in (
-        "--task",
-        "--data",
-        "--src-col",
-        "--tgt-col",
-        "--cell",
-        "--layers",
-        "--hidden",
-        "--emb",
-        "--dropout",
-        "--bidirectional",
-        "--attention",
-        "--teacher-forcing",
-        "--label-smoothing",
-        "--vocab-size",
-        "--spm-type",
-        "--batch-size",
-        "--lr",
-        "--epochs",
-        "--max-minutes",
-        "--patience",
-        "--clip",
-        "--beam",
-        "--max-len",
-        "--reverse-source",
-        "--seed",
-        "--out",
-        "--resume",
-    ):
-        assert opt in text, opt
-    for action in T.build_parser()._actions:
+    for action in O.build_parser()._actions:
         assert action.help, action.dest
+        assert action.option_strings[0] in text
+    assert "(default: runs" not in text and "runs/seq2seq-<task>" in text  # --out's default is per task
 
 
 def _run(digits_tsv, out, *extra):
-    return T.main(
-        [
-            "--data",
-            str(digits_tsv),
-            "--out",
-            str(out),
-            "--vocab-size",
-            "0",
-            "--dropout",
-            "0.2",
-            "--patience",
-            "0",
-            *TINY,
-            *extra,
-        ]
-    )
+    return train("--data", digits_tsv, "--out", out, "--vocab-size", 0, "--dropout", 0.2, "--patience", 0, *TINY,
+                 *extra)
 
 
-def test_resume_after_an_epoch_equals_uninterrupted(digits_tsv, tmp_path):
-    assert _run(digits_tsv, tmp_path / "a", "--epochs", "2") == 0
-    assert _run(digits_tsv, tmp_path / "b", "--epochs", "1") == 0
+def test_two_seeded_runs_give_identical_metrics(digits_tsv, tmp_path):
+    assert _run(digits_tsv, tmp_path / "a", "--epochs", 2) == 0
+    assert _run(digits_tsv, tmp_path / "b", "--epochs", 2) == 0
+    a, b = metrics(tmp_path / "a"), metrics(tmp_path / "b")
+    assert a.pop("timing") != b.pop("timing")  # the wall-clock figures live apart, and differ
+    assert a == b
+    assert _run(digits_tsv, tmp_path / "c", "--epochs", 2, "--seed", 1) == 0
+    assert metrics(tmp_path / "c")["history"] != a["history"]  # the seed matters
+
+
+def test_resume_after_an_epoch_equals_uninterrupted(digits_tsv, tmp_path, capsys):
+    assert _run(digits_tsv, tmp_path / "a", "--epochs", 2) == 0
+    assert _run(digits_tsv, tmp_path / "b", "--epochs", 1) == 0
     one = _weights(tmp_path / "b" / "last.npz")
-    assert _run(digits_tsv, tmp_path / "b", "--epochs", "2", "--resume") == 0
-    a, b = _weights(tmp_path / "a" / "last.npz"), _weights(tmp_path / "b" / "last.npz")
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # --hidden is ignored on --resume (it would change the model), with one note
+    assert train("--out", tmp_path / "b", "--epochs", 2, "--resume", "--hidden", 32, "--no-progress") == 0
+    assert "ignored: --hidden" in capsys.readouterr().err
+    _same_weights(tmp_path / "a" / "last.npz", tmp_path / "b" / "last.npz")
+    a = _weights(tmp_path / "a" / "last.npz")
     assert all(not np.array_equal(one[k], a[k]) for k in a)  # the second epoch really moved every weight
-    pa = checkpoint.load(tmp_path / "a" / "last.npz")["progress"]
-    pb = checkpoint.load(tmp_path / "b" / "last.npz")["progress"]
-    assert pa["step"] == pb["step"] and pa["history"][-1]["val_loss"] == pb["history"][-1]["val_loss"]
+    ma, mb = metrics(tmp_path / "a"), metrics(tmp_path / "b")
+    assert ma["history"] == mb["history"] and ma["test"] == mb["test"]
 
 
-@pytest.mark.parametrize("how", ["signal", "exception"])
-def test_ctrl_c_saves_and_resume_equals_uninterrupted(digits_tsv, tmp_path, monkeypatch, capsys, how):
-    """Ctrl-C in the middle of epoch 1 (step 3): last.npz is saved; --resume ends with the same weights."""
-    assert _run(digits_tsv, tmp_path / "a", "--epochs", "2") == 0
+def test_ctrl_c_saves_after_the_step_and_resume_equals_uninterrupted(digits_tsv, tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the middle of epoch 1 (during step 4): the Trainer finishes the step, saves last.npz, exits
+    130; --resume ends with the same weights and metrics as a run never interrupted."""
+    assert _run(digits_tsv, tmp_path / "a", "--epochs", 2) == 0
     calls = {"n": 0}
     original = Seq2Seq.loss
 
     def loss_with_ctrl_c(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 4:
-            if how == "signal":  # a real SIGINT through the handler: the step finishes, then it stops
-                signal.raise_signal(signal.SIGINT)
-            else:  # a KeyboardInterrupt in the middle of a step (e.g. a second Ctrl-C), after the
-                original(self, *args, **kwargs)  # forward pass has drawn its dropout masks
-                raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # a real SIGINT through the Trainer's handler
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Seq2Seq, "loss", loss_with_ctrl_c)
-    assert _run(digits_tsv, tmp_path / "c", "--epochs", "2") == 130
+    assert _run(digits_tsv, tmp_path / "c", "--epochs", 2) == 130
     assert "interrupted: saved" in capsys.readouterr().err
     saved = checkpoint.load(tmp_path / "c" / "last.npz")["progress"]
-    assert saved["step"] == (4 if how == "signal" else 3) and saved["epoch"] == 0
+    assert saved["step"] == 4 and saved["epoch"] == 0 and saved["batch"] == 4
     monkeypatch.setattr(Seq2Seq, "loss", original)
-    assert _run(digits_tsv, tmp_path / "c", "--epochs", "2", "--resume") == 0
-    a, c = _weights(tmp_path / "a" / "last.npz"), _weights(tmp_path / "c" / "last.npz")
-    for k in a:
-        np.testing.assert_array_equal(a[k], c[k], err_msg=k)
+    assert train("--out", tmp_path / "c", "--resume", "--no-progress") == 0
+    _same_weights(tmp_path / "a" / "last.npz", tmp_path / "c" / "last.npz")
+    assert metrics(tmp_path / "a")["test"] == metrics(tmp_path / "c")["test"]
+
+
+def test_hard_interrupt_keeps_the_last_epoch_and_resume_equals_uninterrupted(digits_tsv, tmp_path, monkeypatch,
+                                                                               capsys):
+    """A second Ctrl-C (KeyboardInterrupt) in the middle of a step of epoch 2 stops at once, exit 130; last.npz
+    is epoch 1's, and --resume from it ends equal to an uninterrupted run."""
+    assert _run(digits_tsv, tmp_path / "a", "--epochs", 2) == 0
+    steps = checkpoint.load(tmp_path / "a" / "last.npz")["progress"]["step"] // 2
+    calls = {"n": 0}
+    original = Seq2Seq.loss
+
+    def loss_then_interrupt(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == steps + 3 and self.training:
+            original(self, *args, **kwargs)  # the forward pass has drawn its dropout masks
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Seq2Seq, "loss", loss_then_interrupt)
+    assert _run(digits_tsv, tmp_path / "c", "--epochs", 2) == 130
+    capsys.readouterr()
+    assert checkpoint.load(tmp_path / "c" / "last.npz")["progress"]["epoch"] == 1
+    monkeypatch.setattr(Seq2Seq, "loss", original)
+    assert train("--out", tmp_path / "c", "--resume", "--no-progress") == 0
+    _same_weights(tmp_path / "a" / "last.npz", tmp_path / "c" / "last.npz")
 
 
 def test_nan_loss_stops_with_a_message(digits_tsv, tmp_path, monkeypatch, capsys):
@@ -263,54 +298,43 @@ def test_nan_loss_stops_with_a_message(digits_tsv, tmp_path, monkeypatch, capsys
         return original(self, *args, **kwargs) * float("nan")
 
     monkeypatch.setattr(Seq2Seq, "loss", nan_loss)
-    assert _run(digits_tsv, tmp_path / "n", "--epochs", "1") == 1
+    assert _run(digits_tsv, tmp_path / "n", "--epochs", 1) == 1
     err = capsys.readouterr().err
-    assert "the loss is nan at epoch 1, step 1" in err
+    assert "epoch 1, step 1: the training loss is nan" in err and err.count("\n") == 1
+    assert not (tmp_path / "n" / "last.npz").exists()
 
 
 def test_time_budget_stops_gracefully_and_still_reports(digits_tsv, tmp_path):
     out = tmp_path / "budget"
-    args = ["--data", str(digits_tsv), "--out", str(out), "--vocab-size", "0", "--epochs", "50"]
-    args += [a for a in TINY if a not in ("--max-minutes", "0")] + ["--max-minutes", "0.003"]
-    assert T.main(args) == 0
-    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert "time budget" in m["stop_reason"] and m["epochs_run"] < 50
-    assert (out / "last.npz").is_file()
+    assert _run(digits_tsv, out, "--epochs", 50, "--max-minutes", 0.0001) == 0
+    m = metrics(out)
+    assert "time budget" in m["stop_reason"] and m["epochs_run"] == 0 and m["steps"] == 1
+    assert m["model_from"] == "last step" and m["best_val_loss"] is None
+    assert (out / "last.npz").is_file() and not (out / "best.npz").exists()
 
 
-def test_romanize_for_plots_without_a_korean_font():
-    assert T.romanize("먹어요") == "meogeoyo"
-    assert T.romanize("고양이가 맛있었어요?") == "goyangiga masisseosseoyo?"
-    assert T.romanize("▁cat 닭") == "▁cat dalg"
+def test_dates_as_a_tsv_get_character_units_as_the_task_does(tmp_path, capsys):
+    """A toy task given through --data: measured as short strings of few symbols -> characters, character BLEU,
+    the dates model size, and the log and metrics.json say why."""
+    data = tmp_path / "dates.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in make_dates(400, seed=3)), encoding="utf-8")
+    assert train("--data", data, "--out", tmp_path / "d", "--epochs", 1, "--val-sentences", 3, "--beam", 1,
+                 "--no-progress") == 0
+    log = capsys.readouterr().out
+    assert "units: character units: short strings of few symbols" in log
+    m = metrics(tmp_path / "d")
+    assert m["vocab"]["kind"] == "char" and m["bleu"]["tokenize"] == "char" and "character units" in m["units"]
+    options = m["config"]["options"]
+    assert (options["vocab_size"], options["emb"], options["hidden"]) == (0, 64, 128)
+    assert not (tmp_path / "d" / "src.model").exists()
 
 
-def test_translate_command_in_a_subprocess(korean_run):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "seq2seq.translate",
-            "--checkpoint",
-            str(korean_run),
-            "--beam",
-            "1",
-            "--max-len",
-            "6",
-            "The cat eats.",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=root,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 1
+def test_resume_refuses_changed_data_in_one_line(digits_tsv, tmp_path, capsys):
+    data = tmp_path / "mine.tsv"
+    data.write_text(digits_tsv.read_text(encoding="utf-8"), encoding="utf-8")
+    assert train("--data", data, "--out", tmp_path / "r", "--vocab-size", 0, "--epochs", 1, *TINY) == 0
+    data.write_text(data.read_text(encoding="utf-8") + "12345\t54321\n", encoding="utf-8")
+    capsys.readouterr()
+    assert train("--out", tmp_path / "r", "--resume", "--epochs", 2, "--no-progress") == 2
+    err = capsys.readouterr().err
+    assert "the data differ" in err and err.count("\n") == 1
