@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import minigrad
 from demokit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, Diverged, Interrupted, UserError
+from demokit.runs import discard_unstarted, opened_runs
 from minigrad.checkpoint import CheckpointError
 
 T = TypeVar("T")
@@ -59,6 +60,19 @@ dropout_float = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 def int_range(low: int, high: int) -> Callable[[str], int]:
     return _number(int, lambda v: low <= v <= high, f"an integer in [{low}, {high}]")
+
+
+@dataclass
+class RunOptions:
+    """The options add_run_options() adds; a demo's Config dataclass extends it (and may re-declare `out`)."""
+
+    seed: int = 0
+    threads: int = 1
+    out: str | None = None
+    resume: bool = False
+    restart: bool = False
+    max_minutes: float = 0.0
+    progress: bool = True
 
 
 def add_run_options(p: argparse.ArgumentParser, out: str, epochs: int | None = None) -> argparse._ArgumentGroup:
@@ -124,9 +138,11 @@ def resumed(config: dict[str, Any], saved: dict[str, Any], given: set[str], run_
 
 def run_command(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
     """Run a command's `main(argv)`, mapping failures to one stderr line and the shared exit codes."""
+    first = opened_runs()
     try:
         return int(main(argv) or 0)
     except (UserError, CheckpointError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        discard_unstarted(first)  # bad input before any work: leave --out free for the corrected command
         return _fail(e, EXIT_USAGE)
     except Diverged as e:
         return _fail(e, EXIT_DIVERGED)

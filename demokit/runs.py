@@ -5,7 +5,9 @@ A run folder is checked before any work starts:
     - temp files left by a save that was killed (".<name>.<hex>.tmp") are removed;
     - a folder that already holds a run is never silently overwritten: a new run refuses (continue it with
       --resume) unless --restart is given, which MOVES the old run aside to "<out>.old-<n>" (nothing is deleted);
-    - --resume needs a folder that holds a run (its run.json marker, written when the run started).
+    - --resume needs a folder that holds a run (its run.json marker, written when the run started);
+    - a new run that fails on its input before writing anything else (exit 2) takes its marker back
+      (discard_unstarted, called by cli.run_command), so the corrected command is not refused.
 Every file is written atomically: a temp file in the same folder, flushed to disk, then renamed over the target,
 so a reader (or a crash) never sees half a file. metrics.json is strict JSON: NaN and infinities become null.
 """
@@ -28,6 +30,7 @@ from demokit.errors import UserError
 
 MARKER = "run.json"  # written when a run starts: the command line and the start time
 RUN_FILES = (MARKER, "last.npz", "best.npz", "metrics.json")  # any of these: "this folder holds a run"
+_FRESH: list[RunFolder] = []  # new runs opened by this process (see discard_unstarted)
 _TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")  # minigrad.checkpoint.save's and write_atomic's temp names
 
 
@@ -100,6 +103,7 @@ class RunFolder:
                     "(the old run is moved aside, not deleted)"
                 )
             self.moved_to = self._move_aside()
+        self._created = not out.is_dir()
         try:
             out.mkdir(parents=True, exist_ok=True)
             write_atomic(out / ".write-probe", b"")
@@ -109,7 +113,9 @@ class RunFolder:
         self.stale_removed = self._remove_stale_temp_files()
         if not self.resume:
             started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            self._before = {p.name for p in out.iterdir()}  # what discard_unstarted must leave
             self.write_json(MARKER, {"command": [Path(sys.argv[0]).name, *sys.argv[1:]], "started": started})
+            _FRESH.append(self)
         return self
 
     def _move_aside(self) -> Path:
@@ -147,3 +153,23 @@ class RunFolder:
         if getattr(self, "stale_removed", 0):
             notes.append(f"removed {self.stale_removed} temp file(s) left by an interrupted save")
         return "; ".join(notes)
+
+
+def opened_runs() -> int:
+    """How many new runs this process has opened so far (pass it to discard_unstarted)."""
+    return len(_FRESH)
+
+
+def discard_unstarted(first: int = 0) -> None:
+    """Take back the marker (and the folder, if open() created it) of the new runs opened since `first` that wrote
+    nothing else: a command that failed on its input (exit 2) before any work leaves --out free for the corrected
+    command."""
+    for run in _FRESH[first:]:
+        try:
+            if {p.name for p in run.path.iterdir()} - run._before == {MARKER}:
+                (run.path / MARKER).unlink()
+                if run._created and not any(run.path.iterdir()):
+                    run.path.rmdir()
+        except OSError:
+            pass
+    del _FRESH[first:]

@@ -16,6 +16,7 @@ import pytest
 
 from demokit import cli
 from demokit.errors import Diverged, Interrupted, UserError
+from demokit.runs import RunFolder
 from minigrad.checkpoint import CheckpointError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,6 +207,52 @@ def test_run_command_returns_what_main_returns(capsys):
     assert seen == [["--a", "1"]] and capsys.readouterr().err == ""
 
 
+def test_a_run_that_fails_on_its_input_leaves_out_free(tmp_path, capsys):
+    """A typo in --data must not leave a run marker that refuses the corrected command ("already holds a run")."""
+    out = tmp_path / "new" / "run"
+
+    def bad_input(argv):
+        RunFolder(out).open()  # before any work, as every command does
+        raise FileNotFoundError(2, "No such file or directory", "typo.tsv")
+
+    assert cli.run_command(bad_input, []) == 2
+    assert not out.exists() and (tmp_path / "new").is_dir()  # only what open() created goes
+    RunFolder(out).open()  # the corrected command
+
+
+def test_a_failed_run_keeps_what_it_wrote_and_what_was_there(tmp_path):
+    kept = tmp_path / "kept"
+
+    def wrote_something(argv):
+        run = RunFolder(kept).open()
+        run.write_json("metrics.json", {})
+        raise UserError("a bad option found late")
+
+    assert cli.run_command(wrote_something, []) == 2
+    assert sorted(p.name for p in kept.iterdir()) == ["metrics.json", "run.json"]
+
+    other = tmp_path / "other"
+    RunFolder(other).open()  # opened before (and outside) this command: not its business
+    old = RunFolder(tmp_path / "old", restart=True)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "notes.txt").write_text("mine")
+
+    def restart_then_fail(argv):
+        old.open()
+        raise UserError("bad --data")
+
+    assert cli.run_command(restart_then_fail, []) == 2
+    assert (other / "run.json").exists()
+    assert (tmp_path / "old" / "notes.txt").read_text() == "mine" and not (tmp_path / "old" / "run.json").exists()
+
+    def diverged(argv):
+        RunFolder(tmp_path / "diverged").open()
+        raise Diverged("epoch 1, step 1: the training loss is nan")
+
+    assert cli.run_command(diverged, []) == 1
+    assert (tmp_path / "diverged" / "run.json").exists()  # a run took place: exit 1 keeps its folder
+
+
 def test_run_command_does_not_hide_a_bug():
     def main(argv):
         raise RuntimeError("a bug: its traceback is wanted")
@@ -218,6 +265,7 @@ _COMMAND = r"""
 import sys
 from demokit.cli import run_command
 from demokit.errors import Diverged, Interrupted, UserError
+from demokit.runs import RunFolder
 from minigrad.checkpoint import CheckpointError
 
 
