@@ -37,7 +37,7 @@ RUN_CONTROL = {"epochs", "patience", "max_minutes", "progress", "threads", "samp
 
 
 @dataclass
-class Config:
+class Config(cli.RunOptions):
     lang: str = "ko"
     text: str | None = None
     units: str = "char"
@@ -54,13 +54,6 @@ class Config:
     clip: float = 1.0
     patience: int = 0
     sample_chars: int = 20_000
-    seed: int = 0
-    threads: int = 1
-    out: str | None = None
-    resume: bool = False
-    restart: bool = False
-    max_minutes: float = 0.0
-    progress: bool = True
 
 
 def build_parser() -> argparse.ArgumentParser:

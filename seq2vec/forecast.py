@@ -33,7 +33,7 @@ RUN_CONTROL = {"epochs", "patience", "max_minutes", "progress", "threads"}  # ma
 
 
 @dataclass
-class Config:
+class Config(cli.RunOptions):
     series: str = "airline"
     csv: str | None = None
     column: str = "Close"
@@ -49,13 +49,7 @@ class Config:
     lr: float = 3e-3
     clip: float = 1.0
     patience: int = 60
-    seed: int = 0
-    threads: int = 1
     out: str = "runs/forecast"
-    resume: bool = False
-    restart: bool = False
-    max_minutes: float = 0.0
-    progress: bool = True
     predict: int = 0
     checkpoint: str | None = None
 

@@ -40,7 +40,7 @@ CELLS = ("rnn", "lstm", "gru")
 
 
 @dataclass
-class Config:
+class Config(cli.RunOptions):
     lengths: tuple[int, ...] = (10, 50, 100)
     cells: tuple[str, ...] = CELLS
     steps: int = 2000
@@ -54,13 +54,7 @@ class Config:
     explode_steps: int = 400
     explode_lr: float = 0.05
     skip: tuple[str, ...] = ()
-    seed: int = 0
-    threads: int = 1
     out: str = "runs/memory"
-    resume: bool = False
-    restart: bool = False
-    max_minutes: float = 0.0
-    progress: bool = True
 
 
 def comma_list(item: Callable[[str], object], allowed: Sequence[str] = (), least: int = 1) -> Callable[[str], tuple]:
