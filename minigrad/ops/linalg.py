@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,10 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} ({a.shape[-1]} != {b.shape[-2]})")
         self.a, self.b = a, b
+        if b.ndim == 2 and a.ndim > 2:
+            # a weight shared by every leading index: ONE GEMM over all rows (NumPy's batched matmul would run a
+            # small GEMM per leading index: 2x slower forward, 3x backward, for a (64, 11, 256) @ (256, 977))
+            return (a.reshape(math.prod(a.shape[:-1]), a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
         return a @ b
 
     def backward(self, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -27,10 +32,13 @@ class MatMul(Function):
         # a GEMM is skipped for an operand that needs no gradient (the data x in x @ W)
         need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         db = da = None
-        if need_b and b.ndim == 2 and a.ndim > 2:
-            # shared weight: one big GEMM over all batch rows instead of a batched one + sum
-            db = a.reshape(-1, a.shape[-1]).T @ dy.reshape(-1, dy.shape[-1])
-        elif need_b:
+        if b.ndim == 2 and a.ndim > 2:  # shared weight: as in forward, all rows in one GEMM
+            rows = math.prod(a.shape[:-1])
+            a2, dy2 = a.reshape(rows, a.shape[-1]), dy.reshape(rows, dy.shape[-1])
+            db = a2.T @ dy2 if need_b else None
+            da = (dy2 @ b.T).reshape(a.shape) if need_a else None
+            return da, db
+        if need_b:
             db = unbroadcast(np.swapaxes(a, -1, -2) @ dy, b.shape)
         if need_a:
             da = unbroadcast(dy @ np.swapaxes(b, -1, -2), a.shape)
