@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"argument --top-p: must be in (0, 1], got {args.top_p}")
     minigrad.set_num_threads(args.threads)
     model, units, _ = checkpoint.load_model(Path(args.checkpoint) if args.checkpoint else Path(args.out) / "best.npz")
-    unknown = sorted({ch for ch in args.prime if units.encode(ch).tolist() == [UNK]})
+    # in jamo mode a syllable is 2-3 units: it needs the note when any of them is unknown
+    unknown = sorted({ch for ch in args.prime if UNK in units.encode(ch)})
     if unknown:
         print(f"note: not in the training text, read as <unk>: {' '.join(unknown)}", file=sys.stderr)
     ids = generate(model, units, args.prime, args.length, args.temperature, args.top_k or None, args.top_p,

@@ -248,3 +248,12 @@ def test_a_prime_with_a_character_not_in_the_training_text_prints_the_note(char_
     assert captured.err == "note: not in the training text, read as <unk>: Q\n"
     assert captured.out.startswith("고양이Q가")
 
+
+def test_in_jamo_mode_a_syllable_with_an_unseen_jamo_prints_the_note(jamo_run, capsys):
+    # 감 = ᄀ ᅡ ᆷ: the text has ᄀ and ᅡ but no final ᆷ, so the syllable is read with one <unk>; 강 (final ᆼ) is known
+    units = checkpoint.load_model(jamo_run / "best.npz")[1]
+    assert units.encode("감").tolist()[-1] == 0 and 0 not in units.encode("강").tolist()
+    assert run_sample("--out", jamo_run, "--prime", "고양이 감 강", "--temperature", "0", "--length", "5") == 0
+    captured = capsys.readouterr()
+    assert captured.err == "note: not in the training text, read as <unk>: 감\n"
+    assert captured.out.startswith("고양이 감 강")
