@@ -108,6 +108,8 @@ def plot_inside(run: RunFolder, model: CharLM, units: Units, ids: np.ndarray) ->
         if s.std() > 0:
             k, r = best_cells(trace["h"], s, exclude=tuple(p[0] for p in picks))
             picks.append((k, r, name))
+    if not picks:  # a held-out part too short for any signal to vary: no cell to show
+        return []
     shown = span[: min(len(span), 240)]
     chars = [units.decode([int(i)]) for i in shown]
     fig, axes = plt.subplots(len(picks), 1, figsize=(12, 2.6 * len(picks)), squeeze=False)

@@ -257,3 +257,14 @@ def test_in_jamo_mode_a_syllable_with_an_unseen_jamo_prints_the_note(jamo_run, c
     captured = capsys.readouterr()
     assert captured.err == "note: not in the training text, read as <unk>: 감\n"
     assert captured.out.startswith("고양이 감 강")
+
+
+def test_a_validation_part_too_short_to_show_a_signal_still_reports(tmp_path, text):
+    # --valid-fraction 0.001 holds out the last 2 units (".\n"): no cell can correlate with a constant signal, so
+    # there is no activations.png/gates.png to draw -- the run must still finish and write metrics.json
+    out = tmp_path / "run"
+    assert run_train("--text", text, "--out", out, "--valid-fraction", "0.001", *TINY) == 0
+    metrics = strict_json(out / "metrics.json")
+    assert math.isfinite(metrics["val_bpc"]) and (out / "samples.txt").is_file()
+    if pyplot() is not None:
+        assert metrics["figures"] == [str(out / "bpc.png")]
