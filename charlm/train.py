@@ -28,6 +28,7 @@ from charlm.report import report
 from charlm.text import batchify, bptt_chunks, corpus_text, read_text, split_text
 from charlm.units import build_units, units_from_state
 from demokit import cli
+from demokit.errors import UserError
 from demokit.runs import RunFolder
 from demokit.trainer import FitSettings, Trainer
 from minigrad import functional as F
@@ -108,8 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    RUN_CONTROL))
     text = read_text(cfg.text) if cfg.text else corpus_text(cfg.lang)
     units = units_from_state(state["units"]) if state is not None else build_units(text, cfg.units)
-    train_text, valid_text = split_text(text, cfg.valid_fraction)
-    train_ids, valid_ids = units.encode(train_text), units.encode(valid_text)
+    try:  # a text too short for the split or for --batch-size rows: one line (exit 2), before any training
+        train_text, valid_text = split_text(text, cfg.valid_fraction)
+        train_ids, valid_ids = units.encode(train_text), units.encode(valid_text)
+        streams = batchify(train_ids, cfg.batch_size)
+    except ValueError as e:
+        raise UserError(f"{cfg.text or 'the built-in corpus'}: {e}") from None
     lines = [len(s) for s in text.splitlines() if s]
     print(f"text: {cfg.text or f'built-in corpus ({cfg.lang})'}: {len(text):,} characters, {len(lines):,} lines "
           f"(mean {np.mean(lines):.1f} characters)")
@@ -117,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"per character, a line is {np.mean(lines) * units.units_per_char(train_ids):.1f} units on average; "
           f"train {len(train_ids):,} units, valid {len(valid_ids):,} units (the last {cfg.valid_fraction:.0%})")
 
-    chunks = list(bptt_chunks(batchify(train_ids, cfg.batch_size), cfg.bptt))
+    chunks = list(bptt_chunks(streams, cfg.bptt))
     minigrad.manual_seed(cfg.seed)
     model = CharLM(units.size, cfg.emb, cfg.hidden, cfg.layers, cfg.cell, cfg.dropout)
     opt = optim.Adam(model.parameters(), lr=cfg.lr)

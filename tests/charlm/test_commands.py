@@ -202,6 +202,29 @@ def test_a_binary_or_non_utf8_text_is_one_line_naming_the_byte_offset(tmp_path, 
     assert not (tmp_path / "run" / "last.npz").exists()
 
 
+
+def test_a_corrected_text_after_a_bad_one_is_not_refused(tmp_path, text, capsys, no_figures):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00")
+    assert run_train("--text", bad, "--out", tmp_path / "run", *TINY) == 2
+    capsys.readouterr()
+    assert run_train("--text", text, "--out", tmp_path / "run", *TINY) == 0  # --out was left free
+
+
+@pytest.mark.parametrize("content, options, says", [
+    ("가나다라\n" * 50, ["--batch-size", "1000"], "lower the batch size to at most"),  # rows of < 2 units
+    ("가나\n", [], "at least 4 units"),  # too short to hold out a validation part
+    ("가나다라\n" * 50, ["--valid-fraction", "0"], "valid_fraction must be between 0 and 1"),
+    ("가나다라\n" * 50, ["--valid-fraction", "1"], "valid_fraction must be between 0 and 1"),
+])
+def test_a_text_too_short_for_the_layout_is_one_line_before_training(tmp_path, capsys, content, options, says):
+    path = tmp_path / "t.txt"
+    path.write_text(content, encoding="utf-8")
+    assert run_train("--text", path, "--out", tmp_path / "run", *TINY, *options) == 2  # the last --batch-size wins
+    line = error_line(capsys)
+    assert says in line and str(path) in line
+    assert not (tmp_path / "run" / "last.npz").exists()
+
 # ---- charlm.sample --------------------------------------------------------------------------------------
 def test_sampling_with_a_prime_at_temperature_zero_is_deterministic(char_run, capsys):
     argv = ("--out", char_run, "--prime", "고양이가", "--temperature", "0", "--length", "40")
