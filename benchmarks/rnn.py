@@ -16,6 +16,15 @@ one untimed step, see time_interleaved) of
 
 "x floor" and "x torch" divide minigrad's time (its first column) by the floor's and by torch's.
 
+A second table (--what decode) times incremental decoding, one token per call, input 128, hidden 256, for
+batches of 1, 16 and 64 (microseconds per token):
+
+    step      layer.step(x_t, state) under no_grad (the graph-free kernel of minigrad/nn/rnn_fused.py)
+    greedy    one greedy-decoding token of a small decoder: Embedding(1000, 128) -> the layer's step ->
+              Linear(256, 1000) -> argmax, all through minigrad under no_grad
+    floor     their matrix multiplications alone, preallocated: x W_ih and h W_hh (greedy: and h W_out)
+    torch     torch.nn.LSTMCell/GRUCell/RNNCell (greedy: with torch's Embedding and Linear) under no_grad
+
 Sizes:  W1  batch 64, T 50, input 128, hidden 256      W3  batch 32, T 20, input 32, hidden 64
 
 BLAS threads can only be set before NumPy is loaded, through the environment (OPENBLAS_NUM_THREADS,
@@ -23,8 +32,8 @@ OMP_NUM_THREADS, MKL_NUM_THREADS); so `--threads both` runs this script once per
 and prints one table per setting. On a shared machine, run it while nothing else is busy: a second
 process on a 2-core box slows 2-thread BLAS (and torch) several-fold; even when idle, runs differ by ~5%.
 
-    python benchmarks/rnn.py                         # both thread settings, all cells, W1 and W3
-    python benchmarks/rnn.py --threads 1 --cells lstm --sizes W1 --repeat 30
+    python benchmarks/rnn.py                         # both thread settings, all cells, W1 and W3, decoding
+    python benchmarks/rnn.py --threads 1 --cells lstm --sizes W1 --repeat 30 --what train
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 SIZES = {"W1": (64, 50, 128, 256), "W3": (32, 20, 32, 64)}  # N, T, I, H
+DECODE = (128, 256, 1000, (1, 16, 64))  # I, H, vocabulary of the greedy decoder, batch sizes
 CELLS = ("lstm", "gru", "rnn")
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -59,18 +69,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cells", default=",".join(CELLS), help="comma-separated subset of lstm,gru,rnn")
     p.add_argument("--sizes", default="W1,W3", help="comma-separated subset of W1,W3")
     p.add_argument("--no-torch", action="store_true", help="skip the torch comparison")
+    p.add_argument("--what", default="train,decode", help="comma-separated subset of train,decode")
     p.add_argument("--path", choices=("auto", "function", "layer", "both"), default="auto",
                    help="time minigrad through the nn layers (LSTM(..., return_sequences=True)), the fused "
                         "Functions called directly, both (two columns), or auto = the layers when they exist")
     args = p.parse_args(argv)
     cells = [c.strip().lower() for c in args.cells.split(",") if c.strip()]
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
+    what = [w.strip().lower() for w in args.what.split(",") if w.strip()]
     bad = [c for c in cells if c not in CELLS] + [s for s in sizes if s not in SIZES]
-    if bad or not cells or not sizes:
-        p.error(f"unknown or empty --cells/--sizes entries: {bad or 'none given'}")
+    bad += [w for w in what if w not in ("train", "decode")]
+    if bad or not cells or not sizes or not what:
+        p.error(f"unknown or empty --cells/--sizes/--what entries: {bad or 'none given'}")
     if args.repeat < 1 or args.warmup < 0:
         p.error("--repeat must be >= 1 and --warmup >= 0")
-    args.cells, args.sizes = cells, sizes
+    args.cells, args.sizes, args.what = cells, sizes, what
     return args
 
 
@@ -194,6 +207,94 @@ def make_torch_step(cell: str, N: int, T: int, I: int, H: int, threads: int, see
     return step
 
 
+# ---- incremental decoding, one token per call --------------------------------------------------------------
+
+
+def make_decode_steps(cell: str, B: int, threads: int, torch_ok: bool, seed: int = 0) -> dict[str, Callable]:
+    """step / greedy (minigrad), their floors, and torch's, for one cell and batch size B."""
+    import numpy as np
+
+    import minigrad
+    import minigrad.nn as nn
+
+    I, H, V, _ = DECODE
+    G = GATES[cell]
+    rng = np.random.default_rng(seed)
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](I, H)
+    emb, out = nn.Embedding(V, I), nn.Linear(H, V)
+    x = minigrad.tensor(rng.standard_normal((B, I)).astype(np.float32))
+    zeros = minigrad.tensor(np.zeros((B, H), np.float32))
+    box: dict[str, Any] = {"state": (zeros, zeros) if cell == "lstm" else zeros, "tok": np.zeros(B, np.int64),
+                           "gstate": (zeros, zeros) if cell == "lstm" else zeros}
+
+    def step() -> None:
+        with minigrad.no_grad():
+            _, box["state"] = layer.step(x, box["state"])
+
+    def greedy() -> None:
+        with minigrad.no_grad():
+            h, box["gstate"] = layer.step(emb(box["tok"]), box["gstate"])
+            box["tok"] = out(h).data.argmax(axis=-1)
+
+    xa, ha = rng.standard_normal((B, I)).astype(np.float32), rng.standard_normal((B, H)).astype(np.float32)
+    W_ih, W_hh = rng.standard_normal((I, G * H)).astype(np.float32), rng.standard_normal((H, G * H)).astype(np.float32)
+    W_out = rng.standard_normal((H, V)).astype(np.float32)
+    o1, o2, o3 = (np.empty((B, n), np.float32) for n in (G * H, G * H, V))
+
+    def floor() -> None:
+        np.matmul(xa, W_ih, out=o1)
+        np.matmul(ha, W_hh, out=o2)
+
+    def floor_greedy() -> None:
+        floor()
+        np.matmul(ha, W_out, out=o3)
+
+    steps = {"step": step, "floor": floor, "greedy": greedy, "floor_g": floor_greedy}
+    if torch_ok:
+        import torch
+
+        torch.set_num_threads(threads)
+        tcell = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[cell](I, H)
+        temb, tout = torch.nn.Embedding(V, I), torch.nn.Linear(H, V)
+        tx, th = torch.randn(B, I), torch.zeros(B, H)
+        tbox: dict[str, Any] = {"s": (th, th) if cell == "lstm" else th, "g": (th, th) if cell == "lstm" else th,
+                                "tok": torch.zeros(B, dtype=torch.long)}
+
+        def torch_step() -> None:
+            with torch.no_grad():
+                tbox["s"] = tcell(tx, tbox["s"])
+
+        def torch_greedy() -> None:
+            with torch.no_grad():
+                tbox["g"] = tcell(temb(tbox["tok"]), tbox["g"])
+                h = tbox["g"][0] if cell == "lstm" else tbox["g"]
+                tbox["tok"] = tout(h).argmax(dim=-1)
+
+        steps.update(torch=torch_step, torch_g=torch_greedy)
+    return steps
+
+
+def run_decode(args: argparse.Namespace, threads: int, torch_ok: bool) -> None:
+    I, H, V, batches = DECODE
+    print(f"\n-- decoding one token per call (input {I}, hidden {H}; greedy: + Embedding({V}, {I}), "
+          f"Linear({H}, {V}), argmax), microseconds per token")
+    header = f"{'cell':4} {'B':>3} {'step':>8} {'floor':>8} {'x floor':>8}"
+    header += f" {'torch':>8} {'x torch':>8}" if torch_ok else ""
+    header += f" {'greedy':>8} {'floor':>8} {'x floor':>8}" + (f" {'torch':>8} {'x torch':>8}" if torch_ok else "")
+    print(header)
+    for cell in args.cells:
+        for B in batches:
+            steps = make_decode_steps(cell, B, threads, torch_ok)
+            us = {k: v * 1e3 for k, v in time_interleaved(steps, args.repeat * 20, args.warmup * 5, block=20).items()}
+            line = f"{cell:4} {B:3d} {us['step']:8.1f} {us['floor']:8.1f} {us['step'] / us['floor']:8.2f}"
+            if torch_ok:
+                line += f" {us['torch']:8.1f} {us['step'] / us['torch']:8.2f}"
+            line += f" {us['greedy']:8.1f} {us['floor_g']:8.1f} {us['greedy'] / us['floor_g']:8.2f}"
+            if torch_ok:
+                line += f" {us['torch_g']:8.1f} {us['greedy'] / us['torch_g']:8.2f}"
+            print(line, flush=True)
+
+
 # ---- timing ----------------------------------------------------------------------------------------------
 
 
@@ -240,6 +341,9 @@ def run_one_setting(args: argparse.Namespace) -> None:
     header = f"{'size':4} {'cell':4}" + "".join(f" {n:>9}" for n in names) + f" {'floor':>8} {'x floor':>8}"
     if torch_ok:
         header += f" {'torch':>8} {'x torch':>8}"
+    if "train" not in args.what:
+        run_decode(args, threads, torch_ok)
+        return
     print(header)
     labels = set()
     for size in args.sizes:
@@ -260,6 +364,8 @@ def run_one_setting(args: argparse.Namespace) -> None:
                 line += f" {ms['torch']:8.2f} {mg / ms['torch']:8.2f}"
             print(line, flush=True)
     print("minigrad timed through: " + "; ".join(sorted(labels)))
+    if "decode" in args.what:
+        run_decode(args, threads, torch_ok)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,9 +136,11 @@ def _inputs_with_ones(x: np.ndarray, reverse: bool, out: np.ndarray) -> np.ndarr
 
 
 def _gates(a: np.ndarray, G: int) -> np.ndarray:
-    """A row-major (N, G*H) view as gate-major (G, N, H): gate j is [j], without copying."""
-    N = a.shape[0]
-    return a.reshape(N, G, -1).transpose(1, 0, 2)
+    """A row-major (..., N, G*H) view as gate-major (..., G, N, H): gate j is [..., j], without copying.
+
+    Taken once per call for the whole (T, N, G*H) buffer, not per step: at small sizes (W3) the views
+    themselves cost ~20% of a training step when made 2T times."""
+    return np.swapaxes(a.reshape(*a.shape[:-1], G, -1), -3, -2)
 
 
 def _address(a: np.ndarray) -> int:
@@ -159,7 +161,7 @@ def _stacked(packed: np.ndarray | None, W: np.ndarray, b: np.ndarray) -> np.ndar
     return packed if _is_stacked(packed, W, b) else np.concatenate([W, b[None, :]])
 
 
-def _transposed(W: np.ndarray, T: int) -> np.ndarray:
+def _transposed(W: np.ndarray, T: int, held: list) -> np.ndarray:
     """W^T for the backward's dh = da W^T, once per call: a C-contiguous copy when the call has T >= 3 steps
     (BLAS multiplies by a transposed operand 20-40% slower than by a contiguous one), a view for T < 3 (a
     copy would cost more than it saves: a decoding step pays for nothing proportional to the weights but
@@ -167,14 +169,24 @@ def _transposed(W: np.ndarray, T: int) -> np.ndarray:
 
     The copy goes through a buffer whose rows are 16 elements longer: NumPy's transposing copy of a
     (256, 1024) float32 array straight from W is ~4x slower (its power-of-two row stride keeps hitting the
-    same cache sets).
+    same cache sets). Both buffers come from the workspace pool; `held` collects them for the caller to
+    give back (_give_back_all) when its backward is done.
     """
     if T < 3:
         return W.T
     K, M = W.shape
-    padded = np.empty((K, M + 16), W.dtype)
+    key = ("transpose", K, M, W.dtype)
+    ws = _POOL.take(key, {"padded": (K, M + 16), "out": (M, K)}, W.dtype)
+    held.append((key, ws))
+    padded, out = ws["padded"], ws["out"]
     padded[:, :M] = W
-    return np.ascontiguousarray(padded[:, :M].T)
+    np.copyto(out, padded[:, :M].T)
+    return out
+
+
+def _give_back_all(held: list) -> None:
+    for key, ws in held:
+        _POOL.give_back(key, ws)
 
 
 class _Sequence(Function):
@@ -334,7 +346,8 @@ class RNNSequence(_Sequence):
         bkey = ("rnn-back", N, T, H, dh_T.dtype)
         bws = _POOL.take(bkey, {"dH": (T, N, H), "dA": (T, N, H), "dh_next": (N, H)}, dh_T.dtype)
         dH, dA, dh_next = bws["dH"], bws["dA"], bws["dh_next"]
-        W_hhT = _transposed(self.W_hh, T)
+        held: list = []
+        W_hhT = _transposed(self.W_hh, T, held)
         dhs = self._output_grad(dhs)
         relu = self.nonlinearity == "relu"
 
@@ -364,9 +377,10 @@ class RNNSequence(_Sequence):
         dW_hh = Hb[:T].reshape(T * N, H).T @ dA2        # dW_hh = Σ_t h_{t-1}^T da_t
         dx = None
         if self._needs(0):
-            dx = self._input_grad((dA2 @ _transposed(self.W_ih, T)).reshape(T, N, I))  # dx_t = da_t W_ih^T
+            dx = self._input_grad((dA2 @ _transposed(self.W_ih, T, held)).reshape(T, N, I))  # dx_t = da_t W_ih^T
         dh0 = dh_next.copy()
         _POOL.give_back(bkey, bws)
+        _give_back_all(held)
         return dx, dh0, dW_ih, dW_hh, db
 
 
@@ -418,11 +432,12 @@ class LSTMSequence(_Sequence):
         np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 4 * H))  # x_t W_ih + b, all steps
         Hb[0], Cb[0] = h0, c0
         masked = self._masked_steps(T)
+        Pg = _gates(P, 4)  # (T, 4, N, H) view of P
         for k in range(T):
             a, c, h, tc = A[k], Cb[k + 1], Hb[k + 1], TC[k]
             np.matmul(Hb[k], W_hh, out=hW)   # h_{t-1} W_hh: all four gates in one GEMM
             P[k] += hW                       # a = x W + b + h U
-            np.multiply(_gates(P[k], 4), scale, out=a)  # a/2 for i, f, o, a for g; now gate-major
+            np.multiply(Pg[k], scale, out=a)  # a/2 for i, f, o, a for g; now gate-major
             np.tanh(a, out=a)
             a *= scale
             a += shift                       # i, f, o = 0.5 tanh(a/2) + 0.5 = σ(a);  g = tanh(a_g)
@@ -463,13 +478,15 @@ class LSTMSequence(_Sequence):
                         dh_T.dtype)
         dH, dA, dgate, act, dc, dh_next, dc_next, tmp = (
             bws[n] for n in ("dH", "dA", "dgate", "act", "dc", "dh_next", "dc_next", "tmp"))
-        W_hhT = _transposed(self.W_hh, T)  # (4H, H), row blocks i, f, g, o like dA's columns
+        held: list = []
+        W_hhT = _transposed(self.W_hh, T, held)  # (4H, H), row blocks i, f, g, o like dA's columns
         dhs = self._output_grad(dhs)
         di, df, dg, do = dgate
 
         np.copyto(dh_next, dh_T)
         np.copyto(dc_next, dc_T)
         masked = self._masked_steps(T)
+        dAg = _gates(dA, 4)  # (T, 4, N, H) view of dA
         for k in range(T - 1, -1, -1):
             a, tc = A[k], TC[k]
             i, f, g, o = a
@@ -494,7 +511,7 @@ class LSTMSequence(_Sequence):
             else:
                 np.multiply(dc, f, out=dc_next)                      # dc_prev = dc * f
             act *= dgate                                             # da = d(gate) * gate'(a)
-            np.copyto(_gates(dA[k], 4), act)                         # into the row-major dA[k] (N, 4H)
+            np.copyto(dAg[k], act)                                   # into the row-major dA[k] (N, 4H)
             np.matmul(dA[k], W_hhT, out=dh_next)                     # dh_prev = da W_hh^T
             if masked[k]:
                 np.copyto(dh_next, dh, where=self.padded[k])         # masked rows: dh_prev = dh
@@ -506,9 +523,10 @@ class LSTMSequence(_Sequence):
         dW_hh = Hb[:T].reshape(T * N, H).T @ dA2        # dW_hh = Σ_t h_{t-1}^T da_t
         dx = None
         if self._needs(0):
-            dx = self._input_grad((dA2 @ _transposed(self.W_ih, T)).reshape(T, N, I))  # dx_t = da_t W_ih^T
+            dx = self._input_grad((dA2 @ _transposed(self.W_ih, T, held)).reshape(T, N, I))  # dx_t = da_t W_ih^T
         dh0, dc0 = dh_next.copy(), dc_next.copy()
         _POOL.give_back(bkey, bws)
+        _give_back_all(held)
         return dx, dh0, dc0, dW_ih, dW_hh, db
 
 
@@ -553,9 +571,9 @@ class GRUSequence(_Sequence):
         b_hn = b_hh[2 * H:]
         Hb[0] = h0
         masked = self._masked_steps(T)
-        hu3 = _gates(hu, 3)
+        hu3, Pg = _gates(hu, 3), _gates(P, 3)
         for k in range(T):
-            a, h, hun, p3 = A[k], Hb[k + 1], HUn[k], _gates(P[k], 3)
+            a, h, hun, p3 = A[k], Hb[k + 1], HUn[k], Pg[k]
             rz = a[:2]
             r, z, n = a
             np.matmul(Hb[k], W_hh, out=hu)          # h_{t-1} W_hh: r, z, n in one GEMM
@@ -602,13 +620,15 @@ class GRUSequence(_Sequence):
                                 "dhz": (N, H), "dh_next": (N, H), "tmp": (N, H)}, dh_T.dtype)
         dH, D, dgate, act, dhz, dh_next, tmp = (
             bws[n] for n in ("dH", "D", "dgate", "act", "dhz", "dh_next", "tmp"))
-        W_hhT = _transposed(self.W_hh, T)  # (3H, H), row blocks r, z, n like D[..., :3H]
+        held: list = []
+        W_hhT = _transposed(self.W_hh, T, held)  # (3H, H), row blocks r, z, n like D[..., :3H]
         dhs = self._output_grad(dhs)
         dr, dz, dhun, dn = dgate  # the four column blocks of D, in D's order
         drz = dgate[:2]
 
         np.copyto(dh_next, dh_T)
         masked = self._masked_steps(T)
+        Dg = _gates(D, 4)  # (T, 4, N, H) view of D
         for k in range(T - 1, -1, -1):
             a, d = A[k], D[k]
             r, z, n = a
@@ -627,7 +647,7 @@ class GRUSequence(_Sequence):
             np.multiply(dn, r, out=dhun)     # dhu_n = da_n * r
             if masked[k]:
                 dgate *= self.real[k]        # masked rows: no gradient to the weights
-            np.copyto(_gates(d, 4), dgate)   # into the row-major D[k] (N, 4H) the GEMMs read
+            np.copyto(Dg[k], dgate)          # into the row-major D[k] (N, 4H) the GEMMs read
             np.matmul(d[:, :3 * H], W_hhT, out=dh_next)
             dh_next += dhz                   # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh * z
             if masked[k]:
@@ -645,12 +665,13 @@ class GRUSequence(_Sequence):
         db_hh = np.concatenate([db_ih[:2 * H], D2[:, 2 * H:3 * H].sum(axis=0)])  # Σ_t [da_r, da_z, dhu_n]
         dx = None
         if self._needs(0):
-            W_ihT = _transposed(self.W_ih, T)                           # (3H, I), rows r, z, n
+            W_ihT = _transposed(self.W_ih, T, held)                           # (3H, I), rows r, z, n
             dx2 = D2[:, :2 * H] @ W_ihT[:2 * H]
             dx2 += D2[:, 3 * H:] @ W_ihT[2 * H:]                        # dx_t = [da_r, da_z, da_n] W_ih^T
             dx = self._input_grad(dx2.reshape(T, N, I))
         dh0 = dh_next.copy()
         _POOL.give_back(bkey, bws)
+        _give_back_all(held)
         return dx, dh0, dW_ih, dW_hh, db_ih, db_hh
 
 
