@@ -145,7 +145,7 @@ def test_a_fresh_trainer_from_other_weights_differs(tmp_path):
     assert not np.array_equal(other.model.out.weight.data, reference.model.out.weight.data)
 
 
-@pytest.mark.parametrize("stop_at", [2, 4, 6])  # inside epoch 1, its last step, inside epoch 2
+@pytest.mark.parametrize("stop_at", [1, 2, 4, 6, 16])  # first step, inside epoch 1, its last step, epoch 2, the end
 def test_resume_after_an_interruption_mid_epoch_equals_an_uninterrupted_run(tmp_path, stop_at):
     reference = straight(tmp_path, scheduler=True)
     interrupted = make(tmp_path / "b", 4, scheduler=True)
@@ -158,6 +158,15 @@ def test_resume_after_an_interruption_mid_epoch_equals_an_uninterrupted_run(tmp_
     resumed = make(tmp_path / "b", 4, resume=True, init_seed=999, scheduler=True)
     assert fit(resumed) == "finished 4 epochs"
     assert_resumed_equals(resumed, reference)
+
+
+def test_on_epoch_start_runs_once_per_epoch_also_across_a_mid_epoch_resume(tmp_path):
+    """It resets per-epoch state (a stateful model's carried state): not again when an epoch is continued."""
+    calls = []
+    with pytest.raises(Interrupted):
+        fit(make(tmp_path / "b", 3), stop_at=6, on_epoch_start=calls.append)
+    fit(make(tmp_path / "b", 3, resume=True), on_epoch_start=calls.append)
+    assert calls == [0, 1, 2]
 
 
 def test_the_scheduler_state_survives_resume(tmp_path):
