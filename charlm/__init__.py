@@ -25,7 +25,7 @@ from typing import Any
 _PUBLIC = {
     "CharLM": "charlm.model", "bits_per_char": "charlm.generate", "generate": "charlm.generate",
     "grammar_report": "charlm.grammar", "particle_agreement": "charlm.grammar", "tense_agreement": "charlm.grammar",
-    "NGram": "charlm.ngram", "choose_k": "charlm.ngram", "sample": "charlm.ngram",
+    "NGram": "charlm.ngram", "choose_k": "charlm.ngram",
     "filtered_probs": "charlm.sampling", "sample_next": "charlm.sampling",
     "TextError": "charlm.text", "batchify": "charlm.text", "bptt_chunks": "charlm.text",
     "corpus_text": "charlm.text", "read_text": "charlm.text", "split_stream": "charlm.text",

@@ -34,6 +34,7 @@ from demokit.trainer import FitSettings, Trainer
 from minigrad import functional as F
 from minigrad import optim
 
+MIN_TRAIN_UNITS = 200
 RUN_CONTROL = {"epochs", "patience", "max_minutes", "progress", "threads", "sample_chars", "temperatures"}
 
 
@@ -115,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         streams = batchify(train_ids, cfg.batch_size)
     except ValueError as e:
         raise UserError(f"{cfg.text or 'the built-in corpus'}: {e}") from None
+    if len(train_ids) < MIN_TRAIN_UNITS:  # the n-gram baselines choose k on a held-out part of the training text
+        raise UserError(f"{cfg.text}: {len(train_ids)} training units are too few; a text of at least "
+                        f"{MIN_TRAIN_UNITS} units is needed")
     lines = [len(s) for s in text.splitlines() if s]
     print(f"text: {cfg.text or f'built-in corpus ({cfg.lang})'}: {len(text):,} characters, {len(lines):,} lines "
           f"(mean {np.mean(lines):.1f} characters)")
