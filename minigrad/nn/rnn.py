@@ -63,6 +63,7 @@ class _Recurrent(Module):
     cell_name = ""                # "RNN", "LSTM", "GRU": used in messages
     has_nonlinearity = False      # only the simple RNN lets you choose tanh or relu
     nonlinearity = "tanh"
+    _input_bias_rows = 1          # rows after W_ih in the packed buffer that the input GEMM uses ([W_ih; b])
 
     def __init__(self, input_size: int, hidden_size: int, impl: str = "fused") -> None:
         super().__init__()
@@ -130,14 +131,18 @@ class _Recurrent(Module):
         return (self.weight_ih, self.weight_hh, *self._biases())
 
     # ---- the packed parameters ------------------------------------------------------------------------
-    def _packed_params(self) -> tuple[Tensor, ...]:
-        """The parameters in the packed buffer's row order: W_ih, the (first) bias, W_hh, (GRU: bias_hh)."""
-        biases = self._biases()
-        return (self.weight_ih, biases[0], self.weight_hh, *biases[1:])
+    def _packed_rows(self) -> tuple[Tensor | None, ...]:
+        """The packed buffer's row blocks, in order: the parameters, and None for a row the kind derives
+        from them on every call (`_derive_rows`). RNN, LSTM: W_ih, bias, W_hh."""
+        return (self.weight_ih, self._biases()[0], self.weight_hh)
+
+    def _derive_rows(self, buf: np.ndarray) -> None:
+        """Refresh the derived rows of the packed buffer (O(H): never anything of weight size)."""
 
     def _packed(self) -> np.ndarray | None:
-        """[W_ih; b; W_hh] (GRU: [W_ih; b_ih; W_hh; b_hh]) as ONE array whose row blocks ARE the parameters'
-        .data (views), so the kernels read the current weights without copying or reordering them.
+        """[W_ih; b; W_hh] (GRU: [W_ih; b_ih; (b_hr, b_hz, 0); W_hh; b_hh]) as ONE array whose row blocks ARE
+        the parameters' .data (views), so the kernels read the current weights without copying or
+        reordering them.
 
         Why this and not a cache of a kernel layout: a cache must be told when the weights change, and
         nothing tells it (optimizers and load_state_dict write p.data in place, and a checksum would read all
@@ -147,22 +152,29 @@ class _Recurrent(Module):
         sees it, and the buffer is rebuilt from the current values with the parameters pointing into it
         again. None if the parameters' dtypes differ (the kernels' checks then name the odd one).
         """
-        params = self._packed_params()
+        blocks = self._packed_rows()
+        params = [p for p in blocks if p is not None]
         views = self.__dict__.get("_pack_views")
         if views is not None and all(p.data is v for p, v in zip(params, views)):
-            return self._pack_buf
-        datas = [p.data for p in params]
-        if len({d.dtype for d in datas}) != 1:
-            return None
-        buf = np.concatenate([d.reshape(-1, d.shape[-1]) for d in datas])
-        new_views, row = [], 0
-        for p, d in zip(params, datas):
-            rows = 1 if d.ndim == 1 else d.shape[0]
-            v = buf[row] if d.ndim == 1 else buf[row:row + rows]
-            p.data = v
-            new_views.append(v)
-            row += rows
-        self._pack_buf, self._pack_views = buf, tuple(new_views)
+            buf = self._pack_buf
+        else:
+            if len({p.data.dtype for p in params}) != 1:
+                return None
+            dtype, M = params[0].data.dtype, params[0].data.shape[-1]
+            buf = np.concatenate([np.zeros((1, M), dtype) if p is None else p.data.reshape(-1, M)
+                                  for p in blocks])
+            new_views, row = [], 0
+            for p in blocks:
+                if p is None:
+                    row += 1
+                    continue
+                rows = 1 if p.data.ndim == 1 else p.data.shape[0]
+                v = buf[row] if p.data.ndim == 1 else buf[row:row + rows]
+                p.data = v
+                new_views.append(v)
+                row += rows
+            self._pack_buf, self._pack_views = buf, tuple(new_views)
+        self._derive_rows(buf)
         return buf
 
     # ---- the two implementations --------------------------------------------------------------------
@@ -173,7 +185,7 @@ class _Recurrent(Module):
         if self.impl == "ref":
             return rnn_ref.run_sequence(self._ref_step, x, state, mask, reverse)
         W = self._packed()
-        fn = self._fused(reverse, mask, None if W is None else W[:self.input_size + 1])  # [W_ih; b]
+        fn = self._fused(reverse, mask, None if W is None else W[:self.input_size + self._input_bias_rows])
         hs, *state_T = fn(x, *state, *self._weights())
         return hs, tuple(state_T), fn
 
@@ -358,6 +370,17 @@ class _GRUKind(_Recurrent):
 
     def _ref_step(self, x_t: Tensor, state: State) -> State:
         return (rnn_ref.gru_cell(x_t, state[0], *self._weights()),)
+
+    _input_bias_rows = 2  # [W_ih; b_ih; (b_hr, b_hz, 0)]: b_hr and b_hz ride in the input GEMM too
+
+    def _packed_rows(self) -> tuple[Tensor | None, ...]:
+        return (self.weight_ih, self.bias_ih, None, self.weight_hh, self.bias_hh)
+
+    def _derive_rows(self, buf: np.ndarray) -> None:
+        H2 = 2 * self.hidden_size
+        extra = buf[self.input_size + 1]
+        extra[:H2] = self.bias_hh.data[:H2]
+        extra[H2:] = 0
 
     def _fused(self, reverse: bool, mask: np.ndarray | None, packed: np.ndarray | None) -> Function:
         return GRUSequence(reverse=reverse, mask=mask, packed=packed)

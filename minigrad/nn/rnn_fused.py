@@ -22,10 +22,11 @@ Options (given to the constructor; one Function instance per call, like every op
                   At a masked step the state (h and c) is carried over unchanged and the output hs[:, k]
                   is 0; no gradient reaches the weights from it, the state's gradient passes straight through.
                   mask[:, t] refers to input position t, also when reverse=True.
-    packed        the rows [W_ih; b] (GRU: [W_ih; b_ih]) as ONE (I+1, G*H) array. The layers keep their
-                  parameters as views of one buffer [W_ih; b; W_hh (; b_hh)], so the input GEMM below needs
-                  no copy of the weights; the Function checks (by address, O(1)) that `packed` really holds
-                  the W_ih and b it is given, and stacks them itself otherwise.
+    packed        the rows [W_ih; b] as ONE (I+1, G*H) array (GRU: [W_ih; b_ih; (b_hr, b_hz, 0)], (I+2, 3H)).
+                  The layers keep their parameters as views of one buffer [W_ih; b; W_hh] (GRU: [W_ih; b_ih;
+                  (b_hr, b_hz, 0); W_hh; b_hh]), so the input GEMM below needs no copy of the weights; the
+                  Function checks (by address, O(1); the GRU's derived row by value, O(H)) that `packed`
+                  really holds the weights it is given, and stacks them itself otherwise.
 After backward, `fn.dh_norms` (T,) holds ||dL/dh_t|| (the total gradient reaching the state produced at
 input position t: from hs and through the recurrence), to plot vanishing gradients.
 
@@ -124,14 +125,16 @@ def _check_x(cell: str, x: np.ndarray) -> tuple[int, int, int]:
 
 
 def _inputs_with_ones(x: np.ndarray, reverse: bool, out: np.ndarray) -> np.ndarray:
-    """out[k] = [x[:, t], 1] for the k-th step run (t = k, or T-1-k when reverse): (N, T, I) -> (T, N, I+1).
+    """out[k] = [x[:, t], 1] for the k-th step run (t = k, or T-1-k when reverse): (N, T, I) -> (T, N, I+1)
+    (the GRU's has two columns of ones, (T, N, I+2)).
 
     The column of ones carries the bias through the input GEMM, [x, 1] @ [W_ih; b] = x W_ih + b, and its
     gradient back: the last row of [X, 1]^T @ da is Σ_t da_t = db. No separate pass over the big arrays.
     """
+    I = x.shape[2]
     xt = x.transpose(1, 0, 2)
-    np.copyto(out[..., :-1], xt[::-1] if reverse else xt)
-    out[..., -1] = 1
+    np.copyto(out[..., :I], xt[::-1] if reverse else xt)
+    out[..., I:] = 1
     return out
 
 
@@ -159,6 +162,21 @@ def _is_stacked(packed: np.ndarray | None, W: np.ndarray, b: np.ndarray) -> bool
 def _stacked(packed: np.ndarray | None, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """[W; b] (K+1, M): `packed` itself when it holds exactly these two, else a new stacked copy."""
     return packed if _is_stacked(packed, W, b) else np.concatenate([W, b[None, :]])
+
+
+def _gru_input_weights(packed: np.ndarray | None, W_ih: np.ndarray, b_ih: np.ndarray,
+                       b_hh: np.ndarray) -> np.ndarray:
+    """[W_ih; b_ih; (b_hr, b_hz, 0)] (I+2, 3H) for the GRU's input GEMM against [x, 1, 1]: b_hr and b_hz add
+    to the pre-activation like b_ir and b_iz, so they ride in the GEMM too (b_hn cannot: it sits inside
+    r * (...)). `packed` itself if its first I+1 rows are W_ih and b_ih in memory (addresses, O(1)) and its
+    last row holds (b_hr, b_hz, 0) (values, O(H)); else a new stacked copy."""
+    I, GH = W_ih.shape
+    H = GH // 3
+    if (packed is not None and packed.shape == (I + 2, GH) and _is_stacked(packed[:I + 1], W_ih, b_ih)
+            and np.array_equal(packed[I + 1, :2 * H], b_hh[:2 * H]) and not packed[I + 1, 2 * H:].any()):
+        return packed
+    extra = np.concatenate([b_hh[:2 * H], np.zeros(H, b_hh.dtype)])
+    return np.concatenate([W_ih, b_ih[None, :], extra[None, :]])
 
 
 def _transposed(W: np.ndarray, T: int, held: list) -> np.ndarray:
@@ -558,16 +576,15 @@ class GRUSequence(_Sequence):
             _check_shape(self.cell, name, arr, shape, x.dtype)
         self._steps_mask(x.shape, x.dtype)
         key = ("gru", N, T, I, H, x.dtype)
-        ws = _POOL.take(key, {"Xt": (T, N, I + 1), "P": (T, N, 3 * H), "A": (T, 3, N, H), "hu": (N, 3 * H),
+        ws = _POOL.take(key, {"Xt": (T, N, I + 2), "P": (T, N, 3 * H), "A": (T, 3, N, H), "hu": (N, 3 * H),
                               "HUn": (T, N, H), "HmN": (T, N, H), "Hb": (T + 1, N, H)}, x.dtype)
         Xt, P, A, hu, HUn, HmN, Hb = (ws[n] for n in ("Xt", "P", "A", "hu", "HUn", "HmN", "Hb"))
         # P[k] = x W + b of step k (N, 3H), row-major as the matmul writes it;  A[k] = r, z, n of step k,
         # gate-major (3, N, H);  HUn[k] = h U_n + b_hn;  HmN[k] = h_{t-1} - n;  Hb[k+1] = h_t (Hb[0] = h0)
 
-        _inputs_with_ones(x, self.reverse, Xt)
-        Wb = _stacked(self.packed, W_ih, b_ih)                                 # [W_ih; b_ih] (I+1, 3H)
-        np.matmul(Xt.reshape(T * N, I + 1), Wb, out=P.reshape(T * N, 3 * H))  # x_t W_ih + b_ih, all steps
-        P[..., :2 * H] += b_hh[:2 * H]  # b_hr, b_hz add like b_ir, b_iz: once for all steps
+        _inputs_with_ones(x, self.reverse, Xt)                                 # [x_t, 1, 1]
+        Wb = _gru_input_weights(self.packed, W_ih, b_ih, b_hh)                 # [W_ih; b_ih; b_hr, b_hz, 0]
+        np.matmul(Xt.reshape(T * N, I + 2), Wb, out=P.reshape(T * N, 3 * H))  # x W + b_i (+ b_hr, b_hz)
         b_hn = b_hh[2 * H:]
         Hb[0] = h0
         masked = self._masked_steps(T)
@@ -655,14 +672,15 @@ class GRUSequence(_Sequence):
 
         self._store_dh_norms(dH)
         D2 = D.reshape(T * N, 4 * H)
-        Xt2 = Xt.reshape(T * N, I + 1)
+        Xt2 = Xt.reshape(T * N, I + 2)[:, :I + 1]  # [x_t, 1] (the second column of ones is b_hr, b_hz's)
         # [dW_ih; db_ih] = Σ_t [x_t, 1]^T [da_r, da_z, da_n]: two GEMMs writing the public column blocks
         dWb = np.empty((I + 1, 3 * H), dh_T.dtype)
         np.matmul(Xt2.T, D2[:, :2 * H], out=dWb[:, :2 * H])
         np.matmul(Xt2.T, D2[:, 3 * H:], out=dWb[:, 2 * H:])
         dW_ih, db_ih = dWb[:I], dWb[I]
         dW_hh = Hb[:T].reshape(T * N, H).T @ D2[:, :3 * H]            # Σ_t h_{t-1}^T [da_r, da_z, dhu_n]
-        db_hh = np.concatenate([db_ih[:2 * H], D2[:, 2 * H:3 * H].sum(axis=0)])  # Σ_t [da_r, da_z, dhu_n]
+        dbh_n = np.ones(T * N, dh_T.dtype) @ D2[:, 2 * H:3 * H]       # Σ_t dhu_n as one GEMV (a strided sum
+        db_hh = np.concatenate([db_ih[:2 * H], dbh_n])                   # is ~10x slower); b_hr, b_hz: = b_ir, b_iz
         dx = None
         if self._needs(0):
             W_ihT = _transposed(self.W_ih, T, held)                           # (3H, I), rows r, z, n
@@ -677,9 +695,10 @@ class GRUSequence(_Sequence):
 
 # ---- one step without a graph (incremental decoding) ----------------------------------------------------
 #
-# The layers keep [W_ih; b; W_hh] (GRU: [W_ih; b_ih; W_hh; b_hh]) as ONE array W whose row blocks their
-# parameters are; against xh = [x, 1, h] (GRU: [x, 1, h, 1]) one GEMM gives x W_ih + b + h W_hh. Nothing is
-# copied or reordered that is proportional to the weights: the cost is the GEMM and a few (N, H) calls.
+# The layers keep [W_ih; b; W_hh] (GRU: [W_ih; b_ih; (b_hr, b_hz, 0); W_hh; b_hh]) as ONE array W whose row
+# blocks their parameters are; against xh = [x, 1, h] one GEMM gives x W_ih + b + h W_hh (GRU: two more for
+# the n gate). Nothing is copied or reordered that is proportional to the weights: the cost is the GEMMs and
+# a few (N, H) calls.
 
 
 def _with_ones(x: np.ndarray, h: np.ndarray, tail: int) -> np.ndarray:
@@ -719,18 +738,22 @@ def lstm_step(x: np.ndarray, h: np.ndarray, c: np.ndarray, W: np.ndarray) -> tup
 
 
 def gru_step(x: np.ndarray, h: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """The GRU step of GRUSequence for one token: x (N, I), h (N, H), W = [W_ih; b_ih; W_hh; b_hh]
-    (I+H+2, 3H) -> h' (N, H)."""
-    I = x.shape[1]
+    """The GRU step of GRUSequence for one token: x (N, I), h (N, H), W = [W_ih; b_ih; (b_hr, b_hz, 0); W_hh;
+    b_hh] (I+H+3, 3H) -> h' (N, H)."""
+    N, I = x.shape
     H = h.shape[1]
-    xh = _with_ones(x, h, 1)
-    a_rz = xh @ W[:, :2 * H]                          # x W + b_i + h U + b_h for r and z
+    xh = np.empty((N, I + 3 + H), x.dtype)            # [x, 1, 1, h, 1]
+    xh[:, :I] = x
+    xh[:, I:I + 2] = 1
+    xh[:, I + 2:I + 2 + H] = h
+    xh[:, -1] = 1
+    a_rz = xh[:, :-1] @ W[:-1, :2 * H]                # x W + b_i + b_h + h U for r and z
     rz = np.multiply(_gates(a_rz, 2), 0.5)
     np.tanh(rz, out=rz)
     rz *= 0.5
     rz += 0.5                                         # r, z = σ(a)
     r, z = rz
-    hun = xh[:, I + 1:] @ W[I + 1:, 2 * H:]           # h U_n + b_hn
+    hun = xh[:, I + 2:] @ W[I + 2:, 2 * H:]           # h U_n + b_hn
     n = xh[:, :I + 1] @ W[:I + 1, 2 * H:]             # x W_n + b_in
     hun *= r
     n += hun

@@ -197,7 +197,7 @@ def test_step_sees_load_state_dict_and_every_way_of_changing_data(kind):
 def test_parameters_are_views_of_one_buffer_and_state_dict_is_unchanged():
     gru = nn.GRU(I, H)
     buf = gru._packed()
-    assert buf.shape == (I + 1 + H + 1, 3 * H)
+    assert buf.shape == (I + 2 + H + 1, 3 * H)  # [W_ih; b_ih; (b_hr, b_hz, 0); W_hh; b_hh]
     for p in gru.parameters():
         assert np.shares_memory(p.data, buf)
     assert list(gru.state_dict()) == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
@@ -250,3 +250,26 @@ def test_step_errors_name_the_shapes():
         lstm.step(np.zeros((4, 3), np.float32), np.zeros((4, 8)))
     with pytest.raises(TypeError, match="Embedding"):
         nn.GRU(3, 8).step(np.zeros((4, 3), np.int64))
+
+
+def test_gru_derived_row_is_refreshed_and_checked():
+    """The GRU's packed buffer has one derived row, (b_hr, b_hz, 0), rewritten on every call from bias_hh;
+    the Function accepts a packed block only if that row matches, else stacks the weights itself."""
+    gru = make("GRU", seed=22, return_sequences=True)
+    x = mg.tensor(np.random.default_rng(23).standard_normal((N, T, I)), dtype=np.float64)
+    want = gru(x).data
+    gru._pack_buf[I + 1] = 7.0             # corrupt the derived row: the next call derives it again
+    np.testing.assert_allclose(gru(x).data, want, **TOL)
+    gru.bias_hh.data[:H] += 0.25           # in place: the derived row follows
+    moved = gru(x).data
+    ref = make("GRU", seed=99, return_sequences=True, impl="ref")
+    ref.load_state_dict(gru.state_dict())
+    np.testing.assert_allclose(moved, ref(x).data, **TOL)
+    W = gru._packed()
+    wrong = W[:I + 2].copy()
+    wrong[I + 1, :H] += 1.0                # right shape, stale b_hr
+    args = [x, mg.tensor(np.zeros((N, H)), dtype=np.float64), *gru._weights()]
+    got = rnn_fused.GRUSequence(packed=wrong)(*args)[0].data
+    np.testing.assert_allclose(got, moved, **TOL)
+    block = W[:I + 2]
+    assert rnn_fused._gru_input_weights(block, gru.weight_ih.data, gru.bias_ih.data, gru.bias_hh.data) is block
