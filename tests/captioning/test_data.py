@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from captioning import data
 from captioning.data import (
@@ -31,7 +32,6 @@ from captioning.data import (
     save_split_pngs,
     to_uint8,
 )
-from captioning.png import read_png
 from demokit.hangul import final_consonant
 
 # ------------------------------------------------------------------------------------------ reading captions
@@ -379,7 +379,9 @@ def test_save_split_pngs_and_load_image(tmp_path: Path) -> None:
     paths = save_split_pngs(split, tmp_path / "gallery" / "test")
     assert [p.name for p in paths] == ["test_00000.png", "test_00001.png", "test_00002.png"]
     for path, image in zip(paths, split.images):
-        np.testing.assert_array_equal(read_png(path), to_uint8(image))
+        with Image.open(path) as png:
+            assert png.format == "PNG"
+            np.testing.assert_array_equal(np.asarray(png.convert("RGB")), to_uint8(image))
         loaded = load_image(path, 32)
         assert loaded.shape == (3, 32, 32) and loaded.dtype == np.float32
         assert np.abs(loaded - image).max() <= 0.5 / 255 + 1e-6
