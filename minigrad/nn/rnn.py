@@ -17,9 +17,10 @@ Parameters, laid out as Keras (x @ W), so the counts are Keras's:
     Param # = G*H*(I + H + 1) for RNN and LSTM, 3H*(I + H + 2) for GRU:
     SimpleRNN(8) on 100 features = 872, LSTM(8) = 3,488, GRU(8) = 2,640.
 
-How the code is laid out: one class per kind of cell (_SimpleKind, _LSTMKind, _GRUKind) says what differs
-between kinds -- the gate count, the state's parts, the biases and their initialisation, the reference step,
-the fused Function, the torch bias layout -- and is mixed into that kind's cell and layer:
+How the code is laid out: one class per kind of cell (_SimpleKind, _LSTMKind, _GRUKind; the first two share
+_OneBias) says what differs between kinds -- the gate count, the state's parts, the biases and their
+initialisation, the reference step, the fused Function and step kernel, the packed buffer's rows, the torch
+bias layout -- and is mixed into that kind's cell and layer:
     RNNCell  = _SimpleKind + _Cell       RNN  = _SimpleKind + _Layer      (_Cell, _Layer: what every kind
     LSTMCell = _LSTMKind   + _Cell       LSTM = _LSTMKind   + _Layer       shares, over _Recurrent)
     GRUCell  = _GRUKind    + _Cell       GRU  = _GRUKind    + _Layer
@@ -29,6 +30,11 @@ the fused Functions call: a wrong dtype is a TypeError, a wrong shape or value a
 Two implementations share the parameters: impl="fused" (the default) runs one Function per sequence
 with a hand-derived backward (`rnn_fused.py`); impl="ref" runs the textbook cells of `rnn_ref.py` step by
 step through autograd. Switch with `layer.impl = "ref"`; both give the same numbers (tested to 1e-10).
+
+Besides Keras's options: `y, state = layer.step(x_t, state)` runs one time step for incremental decoding
+(cells have it too; a T = 1 call without a graph takes the same path), and stateful=True carries each call's
+final state, detached, into the next (truncated BPTT). The parameters are views of one packed buffer the
+kernels read as it is, so no per-call copy of the weights exists that could go stale (`_Recurrent._packed`).
 """
 
 from __future__ import annotations
@@ -241,10 +247,11 @@ class _Recurrent(Module):
     def _as_float_tensor(self, v: Any, what: str) -> Tensor:
         """A Tensor in the weights' dtype: arrays (any numeric dtype) are converted, except integer input
         (token ids); a Tensor must already have the weights' dtype."""
-        name = type(self).__name__
         if isinstance(v, Tensor):
-            check_float(v.dtype, name, what, self._dtype)
+            if v.data.dtype != self.weight_ih.data.dtype:  # (the usual case skips the check: decoding calls this)
+                check_float(v.dtype, type(self).__name__, what, self._dtype)
             return v
+        name = type(self).__name__
         arr = np.asarray(v)
         if arr.dtype.kind not in "fiub" or (what == "input" and arr.dtype.kind != "f"):
             check_float(arr.dtype, name, what)  # raises: the message says what is wrong
@@ -299,16 +306,27 @@ def _describe(v: Any) -> str:
 # ---- the three kinds of cell: what differs between them -------------------------------------------------
 
 
-class _SimpleKind(_Recurrent):
-    """The simple (Elman) RNN: h' = act(x W_ih + h W_hh + b), act = tanh or relu. G = 1, one bias."""
-
-    gates, state_names, cell_name, has_nonlinearity = 1, ("h",), "RNN", True
+class _OneBias(_Recurrent):
+    """RNN and LSTM: one bias (G*H,), which carries the sum of torch's two (both add to the same
+    pre-activation)."""
 
     def _make_biases(self) -> None:
-        self.bias = Parameter(np.zeros(self.hidden_size, dtype=np.float32))
+        self.bias = Parameter(np.zeros(self.gates * self.hidden_size, dtype=np.float32))
 
     def _biases(self) -> tuple[Tensor, ...]:
         return (self.bias,)
+
+    def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.bias.data, np.zeros_like(self.bias.data)
+
+    def _load_torch_biases(self, b_ih: np.ndarray, b_hh: np.ndarray) -> None:
+        self.bias.data[...] = b_ih.astype(np.float64) + b_hh  # summed in float64, then stored
+
+
+class _SimpleKind(_OneBias):
+    """The simple (Elman) RNN: h' = act(x W_ih + h W_hh + b), act = tanh or relu. G = 1, one bias."""
+
+    gates, state_names, cell_name, has_nonlinearity = 1, ("h",), "RNN", True
 
     def _ref_step(self, x_t: Tensor, state: State) -> State:
         return (rnn_ref.rnn_cell(x_t, state[0], *self._weights(), self.nonlinearity),)
@@ -319,29 +337,19 @@ class _SimpleKind(_Recurrent):
     def _step_kernel(self, x: np.ndarray, state: tuple[np.ndarray, ...], W: np.ndarray) -> tuple[np.ndarray, ...]:
         return (rnn_step(x, state[0], W, self.nonlinearity),)
 
-    def _torch_biases(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.bias.data, np.zeros_like(self.bias.data)
-
-    def _load_torch_biases(self, b_ih: np.ndarray, b_hh: np.ndarray) -> None:
-        # both biases are added to the same pre-activation, so one bias carries their sum exactly
-        self.bias.data[...] = b_ih.astype(np.float64) + b_hh
-
     def _kind_config(self) -> dict[str, Any]:
         return {"nonlinearity": self.nonlinearity}
 
 
-class _LSTMKind(_Recurrent):
+class _LSTMKind(_OneBias):
     """The LSTM, gates i, f, g, o; state (h, c). G = 4, one bias whose forget block starts at 1."""
 
     gates, state_names, cell_name = 4, ("h", "c"), "LSTM"
 
     def _make_biases(self) -> None:
+        super()._make_biases()
         H = self.hidden_size
-        self.bias = Parameter(np.zeros(4 * H, dtype=np.float32))
         self.bias.data[H:2 * H] = 1.0  # keep the cell state by default early on (Jozefowicz 2015)
-
-    def _biases(self) -> tuple[Tensor, ...]:
-        return (self.bias,)
 
     def _ref_step(self, x_t: Tensor, state: State) -> State:
         return rnn_ref.lstm_cell(x_t, state[0], state[1], *self._weights())
@@ -352,8 +360,6 @@ class _LSTMKind(_Recurrent):
     def _step_kernel(self, x: np.ndarray, state: tuple[np.ndarray, ...], W: np.ndarray) -> tuple[np.ndarray, ...]:
         return lstm_step(x, state[0], state[1], W)
 
-    _torch_biases = _SimpleKind._torch_biases
-    _load_torch_biases = _SimpleKind._load_torch_biases
 
 
 class _GRUKind(_Recurrent):

@@ -701,30 +701,36 @@ class GRUSequence(_Sequence):
 # a few (N, H) calls.
 
 
-def _with_ones(x: np.ndarray, h: np.ndarray, tail: int) -> np.ndarray:
-    """[x, 1, h] (tail 0) or [x, 1, h, 1] (tail 1) as one (N, I+1+H+tail) array."""
-    N, I = x.shape
-    H = h.shape[1]
-    xh = np.empty((N, I + 1 + H + tail), x.dtype)
-    xh[:, :I] = x
-    xh[:, I] = 1
-    xh[:, I + 1:I + 1 + H] = h
-    if tail:
-        xh[:, -1] = 1
-    return xh
+_CONSTANTS: dict[tuple[Any, ...], np.ndarray] = {}
+
+
+def _constant(name: str, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`values` in `dtype`, made once (a decoding step should not pay for converting them every call)."""
+    key = (name, values.shape, np.dtype(dtype))
+    arr = _CONSTANTS.get(key)
+    if arr is None:
+        if len(_CONSTANTS) > 256:  # (columns of ones for many batch sizes: keep it small)
+            _CONSTANTS.clear()
+        arr = _CONSTANTS[key] = values.astype(dtype)
+    return arr
+
+
+def _with_ones(x: np.ndarray, h: np.ndarray, ones: int = 1) -> np.ndarray:
+    """[x, 1, h] (GRU: [x, 1, 1, h]) as one (N, I+ones+H) array: one concatenate call."""
+    return np.concatenate((x, _constant("ones", np.ones((x.shape[0], ones)), x.dtype), h), axis=1)
 
 
 def rnn_step(x: np.ndarray, h: np.ndarray, W: np.ndarray, nonlinearity: str = "tanh") -> np.ndarray:
     """h' = act(x W_ih + h W_hh + b): x (N, I), h (N, H), W = [W_ih; b; W_hh] (I+1+H, H) -> h' (N, H)."""
-    a = _with_ones(x, h, 0) @ W
+    a = _with_ones(x, h) @ W
     return np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
 
 
 def lstm_step(x: np.ndarray, h: np.ndarray, c: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The LSTM step of LSTMSequence for one token: x (N, I), h, c (N, H), W = [W_ih; b; W_hh] (I+1+H, 4H)
     -> (h', c')."""
-    z = _with_ones(x, h, 0) @ W                       # x W_ih + b + h W_hh (N, 4H): one GEMM
-    scale, shift = _LSTM_SCALE.astype(x.dtype), _LSTM_SHIFT.astype(x.dtype)
+    z = _with_ones(x, h) @ W                          # x W_ih + b + h W_hh (N, 4H): one GEMM
+    scale, shift = _constant("scale", _LSTM_SCALE, x.dtype), _constant("shift", _LSTM_SHIFT, x.dtype)
     a = np.multiply(_gates(z, 4), scale)              # gate-major (4, N, H): a/2 for i, f, o
     np.tanh(a, out=a)
     a *= scale
@@ -740,20 +746,16 @@ def lstm_step(x: np.ndarray, h: np.ndarray, c: np.ndarray, W: np.ndarray) -> tup
 def gru_step(x: np.ndarray, h: np.ndarray, W: np.ndarray) -> np.ndarray:
     """The GRU step of GRUSequence for one token: x (N, I), h (N, H), W = [W_ih; b_ih; (b_hr, b_hz, 0); W_hh;
     b_hh] (I+H+3, 3H) -> h' (N, H)."""
-    N, I = x.shape
-    H = h.shape[1]
-    xh = np.empty((N, I + 3 + H), x.dtype)            # [x, 1, 1, h, 1]
-    xh[:, :I] = x
-    xh[:, I:I + 2] = 1
-    xh[:, I + 2:I + 2 + H] = h
-    xh[:, -1] = 1
-    a_rz = xh[:, :-1] @ W[:-1, :2 * H]                # x W + b_i + b_h + h U for r and z
+    I, H = x.shape[1], h.shape[1]
+    xh = _with_ones(x, h, 2)                          # [x, 1, 1, h]
+    a_rz = xh @ W[:-1, :2 * H]                        # x W + b_i + b_h + h U for r and z
     rz = np.multiply(_gates(a_rz, 2), 0.5)
     np.tanh(rz, out=rz)
     rz *= 0.5
     rz += 0.5                                         # r, z = σ(a)
     r, z = rz
-    hun = xh[:, I + 2:] @ W[I + 2:, 2 * H:]           # h U_n + b_hn
+    hun = xh[:, I + 2:] @ W[I + 2:-1, 2 * H:]         # h U_n
+    hun += W[-1, 2 * H:]                              #       + b_hn
     n = xh[:, :I + 1] @ W[:I + 1, 2 * H:]             # x W_n + b_in
     hun *= r
     n += hun
