@@ -105,6 +105,23 @@ def test_conv2d_of_a_transposed_tensor() -> None:
     check(lambda x, w: F.conv2d(x.permute(0, 2, 3, 1), w, None, 1, 1), x, w)
 
 
+def test_conv2d_backward_in_chunks_of_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    # backward scatters dX a few images at a time (to stay in cache): one image per chunk gives the same result
+    x, w, b = leaf(3, 2, 7, 9, seed=18), leaf(3, 2, 3, 3, seed=19), leaf(3, seed=20)
+    whole = [g.copy() for g in _grads(x, w, b)]
+    monkeypatch.setattr(Conv2d, "CACHE_BYTES", 1)
+    for g, g1 in zip(whole, _grads(x, w, b)):
+        np.testing.assert_allclose(g1, g, rtol=1e-13, atol=1e-14)
+    check(lambda x, w, b: F.conv2d(x, w, b, 2, 1), x, w, b)
+
+
+def _grads(*ts: mg.Tensor) -> list[np.ndarray]:
+    for t in ts:
+        t.grad = None
+    F.conv2d(*ts, 1, 1).backward(np.random.default_rng(0).standard_normal((3, 3, 7, 9)))
+    return [t.grad for t in ts]
+
+
 def test_conv2d_image_without_gradient() -> None:
     # the first layer's input needs no gradient: backward skips dx, the weight gradients stay right
     x = leaf(2, 2, 7, 9, seed=12).detach()
