@@ -156,20 +156,21 @@ class _Recurrent(Module):
         or p.data[...] = v writes into the buffer itself. What can break the sharing is replacing a
         parameter's array (layer.double(), p.data = new_array, a new Parameter): this O(1) identity check
         sees it, and the buffer is rebuilt from the current values with the parameters pointing into it
-        again. None if the parameters' dtypes differ (the kernels' checks then name the odd one).
+        again (assigning a new Parameter attribute forgets the buffer: __setattr__). None if the parameters'
+        dtypes differ (the kernels' checks then name the odd one).
         """
-        blocks = self._packed_rows()
-        params = [p for p in blocks if p is not None]
-        views = self.__dict__.get("_pack_views")
-        if views is not None and all(p.data is v for p, v in zip(params, views)):
+        pairs = self.__dict__.get("_pack_pairs")
+        if pairs is not None and all(p.data is v for p, v in pairs):
             buf = self._pack_buf
         else:
+            blocks = self._packed_rows()
+            params = [p for p in blocks if p is not None]
             if len({p.data.dtype for p in params}) != 1:
                 return None
             dtype, M = params[0].data.dtype, params[0].data.shape[-1]
             buf = np.concatenate([np.zeros((1, M), dtype) if p is None else p.data.reshape(-1, M)
                                   for p in blocks])
-            new_views, row = [], 0
+            new_pairs, row = [], 0
             for p in blocks:
                 if p is None:
                     row += 1
@@ -177,11 +178,16 @@ class _Recurrent(Module):
                 rows = 1 if p.data.ndim == 1 else p.data.shape[0]
                 v = buf[row] if p.data.ndim == 1 else buf[row:row + rows]
                 p.data = v
-                new_views.append(v)
+                new_pairs.append((p, v))
                 row += rows
-            self._pack_buf, self._pack_views = buf, tuple(new_views)
+            self._pack_buf, self._pack_pairs = buf, tuple(new_pairs)
         self._derive_rows(buf)
         return buf
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if isinstance(value, Parameter):  # a parameter replaced by another: pack again on the next call
+            self.__dict__.pop("_pack_pairs", None)
 
     # ---- the two implementations --------------------------------------------------------------------
     def _run(
@@ -226,10 +232,10 @@ class _Recurrent(Module):
         neither reads nor writes the carried state of a stateful layer (call the layer with (N, 1, I) for
         that). Cells have the same method: cell.step(x, state) == (new h, new state).
         """
-        name = type(self).__name__
         x = self._as_float_tensor(x, "input")
         if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{name}.step: input has shape {x.shape} but one step is (batch, {self.input_size})")
+            raise ValueError(f"{type(self).__name__}.step: input has shape {x.shape} but one step is "
+                             f"(batch, {self.input_size})")
         new = self._step(x, self._check_state(state, x.shape[0], x.shape, "state"))
         return new[0], self._pack(new)
 

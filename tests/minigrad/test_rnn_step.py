@@ -189,8 +189,10 @@ def test_step_sees_load_state_dict_and_every_way_of_changing_data(kind):
     layer.load_torch_state_dict(other.torch_state_dict(), **({"nonlinearity": "relu"} if kind == "RNN_relu"
                                                              else {}))
     _step_vs_numpy(kind, layer, 19)
+    layer.weight_hh = nn.Parameter(layer.weight_hh.data * -1.0, dtype=np.float64)  # a new Parameter object
+    _step_vs_numpy(kind, layer, 21)
     layer.float()                                      # every array replaced, another dtype
-    _step_vs_numpy(kind, layer, 20)
+    _step_vs_numpy(kind, layer, 22)
     assert layer._packed().dtype == np.float32
 
 
