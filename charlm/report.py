@@ -112,9 +112,10 @@ def plot_inside(run: RunFolder, model: CharLM, units: Units, ids: np.ndarray) ->
         return []
     shown = span[: min(len(span), 240)]
     chars = [units.decode([int(i)]) for i in shown]
-    fig, axes = plt.subplots(len(picks), 1, figsize=(12, 2.6 * len(picks)), squeeze=False)
+    width = min(60, max(len(line) for line in "".join(chars).split("\n")) + 1)
+    fig, axes = plt.subplots(len(picks), 1, figsize=(1.5 + 0.2 * width, 2.6 * len(picks)), squeeze=False)
     for ax, (k, r, name) in zip(axes[:, 0], picks):
-        _shade(ax, chars, trace["h"][: len(shown), k], plt)
+        _shade(ax, chars, trace["h"][: len(shown), k], plt, width)
         ax.set_title(f"cell {k}: correlation {r:+.2f} with {name} (red +, blue -)", fontsize=10)
     fig.tight_layout()
     paths = [save_figure(fig, run / "activations.png")]
