@@ -68,12 +68,14 @@ class Conv2d(Function):
     As matrices (K = C*kh*kw weights per filter, P = Ho*Wo output pixels per image):
         X (K+1, N*P)  im2col: column (n, p) holds the input window under output pixel p of image n, and a 1
                       in the last row, so that the bias rides in the GEMM: [W, b] [X; 1] = W X + b
-        Y_n = [W, b] X_n          W (F, K) = weight.reshape(F, K); one GEMM per image, and Y_n (F, P) is
-                                  already image n's (F, Ho, Wo) output, so no transpose follows
-    Backward, with dY_n (F, P):
-        [dW, db] = dY X^T         one GEMM over all N*P pixels (dY as (F, N*P)); the ones row gives db
-        dX_n = W^T dY_n           (K, P) per image, then col2im adds each window's gradient back onto the
-                                  pixels it read; a few images at a time, so dX is still in cache for col2im
+        Y = [W, b] X              W (F, K) = weight.reshape(F, K); one GEMM for the batch, (F, N*P), then
+                                  one copy into (N, F, Ho, Wo)
+    Backward, with dY (F, N*P) (a copy of dy in that order):
+        [dW, db] = dY X^T         one GEMM over all N*P pixels; the ones row gives db
+        dX = W^T dY               (K, N*P), then col2im adds each window's gradient back onto the pixels it
+                                  read; a few images at a time, so that dX is still in cache for col2im
+    Few, large GEMMs: with 2 BLAS threads every call is a fork and join, and 64 small ones per layer (one per
+    image) wait for a busy machine's scheduler 64 times.
     """
 
     CACHE_BYTES = 2**20  # dX of this many bytes per col2im call (a typical L2 cache); measured 30% faster
@@ -92,25 +94,25 @@ class Conv2d(Function):
         self.X[K] = 1
         self.Wb = np.concatenate([w.reshape(F, K), b[:, None]], axis=1)  # [W, b]: (F, K+1)
         self.xshape = x.shape
-        y = np.matmul(self.Wb, self.X.reshape(K + 1, N, Ho * Wo).transpose(1, 0, 2))  # (N, F, P), per image
-        return y.reshape(N, F, Ho, Wo)
+        y = (self.Wb @ self.X).reshape(F, N, Ho, Wo)
+        return np.ascontiguousarray(y.transpose(1, 0, 2, 3))
 
     def backward(self, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-        # [dW, db] = dY X^T ; dX_n = W^T dY_n, scattered back to the pixels each window read
+        # [dW, db] = dY X^T ; dX = W^T dY, scattered back to the pixels each window read
         (N, F, Ho, Wo), (_, C, kh, kw) = dy.shape, self.inputs[1].shape
         K = C * kh * kw
-        dY = dy.reshape(N, F, Ho * Wo)
-        dYt = dY.transpose(1, 0, 2).reshape(F, -1)  # (F, N*P): a copy of dy, far smaller than X
-        dWb = (self.X @ dYt.T).T  # = dY X^T; this operand order is ~20% faster
+        P = Ho * Wo
+        dY = dy.reshape(N, F, P).transpose(1, 0, 2).reshape(F, N * P)  # a copy of dy, far smaller than X
+        dWb = (self.X @ dY.T).T  # = dY X^T; this operand order is ~20% faster
         dw, db = dWb[:, :K].reshape(self.inputs[1].shape), dWb[:, K]
         if not self.inputs[0].requires_grad:  # an image batch: skip the GEMM and the scatter below
             return None, dw, db
         WT = np.ascontiguousarray(self.Wb[:, :K].T)  # small; BLAS reads a transposed operand ~10% slower
         dx = np.zeros(self.xshape, dtype=dy.dtype)
-        step = max(1, self.CACHE_BYTES // (K * Ho * Wo * dy.itemsize))  # images per chunk
+        step = max(1, self.CACHE_BYTES // (K * P * dy.itemsize))  # images per chunk
         for n in range(0, N, step):
-            dX = np.matmul(WT, dY[n : n + step]).reshape(-1, C, kh, kw, Ho, Wo)
-            _col2im(dX, dx[n : n + step], self.stride, self.padding)
+            dX = (WT @ dY[:, n * P : (n + step) * P]).reshape(C, kh, kw, -1, Ho, Wo)  # images n .. n+step-1
+            _col2im(dX.transpose(3, 0, 1, 2, 4, 5), dx[n : n + step], self.stride, self.padding)
         return dx, dw, db
 
 
