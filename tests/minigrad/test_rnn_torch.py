@@ -200,3 +200,31 @@ def test_cells_equal_torch_cells(kind, impl):
     got = cell(mg.tensor(x, dtype=np.float64), (h, c) if kind == "LSTM" else h)
     for a, b in zip(got if kind == "LSTM" else (got,), want if kind == "LSTM" else (want,)):
         np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_graph_free_step_equals_torch_cells(kind):
+    """layer.step under no_grad (the graph-free kernel on the packed weights) against torch's cells, three
+    tokens, float64; the layer's weights come from a torch layer, the same weights go into the torch cell."""
+    tm = torch_layer(kind, np.float64)
+    layer = our_layer(kind, np.float64, "fused")
+    layer.load_torch_state_dict(numpy_state_dict(tm), nonlinearity=nonlin(kind))
+    cls = {"RNN": torch.nn.RNNCell, "RNN_relu": torch.nn.RNNCell, "LSTM": torch.nn.LSTMCell,
+           "GRU": torch.nn.GRUCell}[kind]
+    tcell = cls(I, H, **({"nonlinearity": "relu"} if kind == "RNN_relu" else {})).double()
+    tcell.load_state_dict({k[:-3]: v for k, v in tm.state_dict().items()})  # weight_ih_l0 -> weight_ih
+    rng = np.random.default_rng(5)
+    h, c = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    state = (h, c) if kind == "LSTM" else h
+    t_state = (torch.from_numpy(h), torch.from_numpy(c)) if kind == "LSTM" else torch.from_numpy(h)
+    for _ in range(3):
+        x = rng.standard_normal((N, I))
+        with mg.no_grad():
+            y, state = layer.step(mg.tensor(x, dtype=np.float64), state)
+        with torch.no_grad():
+            t_state = tcell(torch.from_numpy(x), t_state)
+        got = state if kind == "LSTM" else (state,)
+        want = t_state if kind == "LSTM" else (t_state,)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(y.data, want[0].numpy(), rtol=1e-12, atol=1e-12)
