@@ -14,7 +14,8 @@ Defaults that depend on the task ([task] in --help):
               strings of few symbols (at most 100 distinct characters and 3 words per line on average: dates,
               numbers, codes), else sentencepiece with a vocabulary sized from the distinct characters and
               words; the model size follows the units (dates-like / corpus-like) and the epochs give about
-              as many optimizer steps as the built-in task of the same kind.
+              as many optimizer steps as the built-in task of the same kind (DATA_STEPS), early stopping
+              ending a run sooner when the validation loss stops falling.
 """
 
 from __future__ import annotations
@@ -43,15 +44,18 @@ from demokit.cli import (
 from seq2seq.data import TASKS, Splits, TextStats, measure
 from seq2seq.model import ATTENTIONS, CELLS
 
-CORPUS_EPOCHS = 4  # the default run: measured to finish within 10 minutes on a 2-core machine (see README)
+# The default run: 4 epochs took 8 min 20 s in all (111 s of training steps per epoch, then validation and the
+# test decoding) on the 2-core machine while other jobs shared it (load average about 6); a 5th would pass 10 min.
+CORPUS_EPOCHS = 4
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "corpus": dict(epochs=CORPUS_EPOCHS, emb=128, hidden=256, batch_size=64, lr=3e-3, vocab_size=1000),
     "dates": dict(epochs=3, emb=64, hidden=128, batch_size=64, lr=3e-3, vocab_size=0),
     "addition": dict(epochs=25, emb=32, hidden=128, batch_size=64, lr=3e-3, vocab_size=0),
 }
-# The optimizer steps a --data run gets by default, from the built-in task of the same kind:
-# corpus-like text CORPUS_EPOCHS x 500 steps; character-level text 3 epochs of dates, 3 x 688 steps.
-DATA_STEPS = {"subword": CORPUS_EPOCHS * 500, "char": 3 * 688}
+# The optimizer steps a --data run gets by default, from the built-in tasks of the same kind: corpus-like text as
+# the corpus run (CORPUS_EPOCHS x 500 steps); character-level text as the longest character task, addition
+# (25 x 688 steps), and early stopping (--patience) ends the runs that stop improving sooner (dates: 4 epochs).
+DATA_STEPS = {"subword": CORPUS_EPOCHS * 500, "char": 25 * 688}
 DATA_EPOCHS = (3, 50)  # bounds on the epochs chosen for --data
 CHAR_MAX_DISTINCT = 100  # characters per side, at most, for character units
 CHAR_MAX_WORDS = 3.0  # words per line on average, at most, for character units (sentences have more)
@@ -196,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
                            f"{', '.join('--' + k.replace('_', '-') for k in RUN_CONTROL)} may be changed")
     t.add_argument("--epochs", type=positive_int, default=None,
                    help=f"[task] passes over the training data ({CORPUS_EPOCHS} / 3 / 25; --data: about "
-                   f"{DATA_STEPS['subword']:,} steps for text, {DATA_STEPS['char']:,} for character units)")
+                   f"{DATA_STEPS['subword']:,} steps for text, {DATA_STEPS['char']:,} for character units, "
+                   f"{DATA_EPOCHS[0]} to {DATA_EPOCHS[1]} epochs)")
     t.add_argument("--patience", type=nonnegative_int, default=3,
                    help="early stopping: stop after this many epochs without a lower validation loss; 0 = off")
     t.add_argument("--batch-size", type=positive_int, default=None, help="[task] sentence pairs per batch (64)")
@@ -259,14 +264,14 @@ def parse(argv: Sequence[str]) -> tuple[Config, set[str]]:
 
 
 # ---------------------------------------------------------------------------------------------- defaults
-def data_defaults(stats: TextStats, n_train: int, batch_size: int) -> tuple[dict[str, Any], str]:
-    """Defaults that fit a user's text (module docstring); returns them and the reason, for the log."""
+def data_defaults(stats: TextStats, n_train: int, batch_size: int) -> tuple[dict[str, Any], str, str]:
+    """Defaults that fit a user's text (module docstring); returns them, why these units, why these epochs."""
     chars, words = max(stats.chars), max(stats.mean_words)
     if chars <= CHAR_MAX_DISTINCT and words <= CHAR_MAX_WORDS:
         kind, values = "char", {**TASK_DEFAULTS["dates"], "vocab_size": 0}
         why = (f"character units: short strings of few symbols ({stats.chars[0]} / {stats.chars[1]} distinct "
                f"characters, {stats.mean_words[0]:.1f} / {stats.mean_words[1]:.1f} words per line; at most "
-               f"{CHAR_MAX_DISTINCT} and {CHAR_MAX_WORDS:g} pick characters), as --task dates")
+               f"{CHAR_MAX_DISTINCT} and {CHAR_MAX_WORDS:g} pick characters), the model of --task dates")
     else:
         kind, values = "subword", dict(TASK_DEFAULTS["corpus"])
         # every character needs a piece; beyond that about one piece per 5 distinct words, in steps of 500
@@ -280,9 +285,9 @@ def data_defaults(stats: TextStats, n_train: int, batch_size: int) -> tuple[dict
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
     low, high = DATA_EPOCHS
     values["epochs"] = min(high, max(low, math.ceil(DATA_STEPS[kind] / steps_per_epoch)))
-    why += (f"; {values['epochs']} epochs of {steps_per_epoch} steps (about {DATA_STEPS[kind]:,} steps, as the "
-            f"built-in {'dates' if kind == 'char' else 'corpus'} run)")
-    return values, why
+    epochs = (f"at most {values['epochs']} epochs of {steps_per_epoch} steps (about {DATA_STEPS[kind]:,} steps, as "
+              f"the built-in {'addition' if kind == 'char' else 'corpus'} run; early stopping may end it sooner)")
+    return values, why, epochs
 
 
 def bleu_tokenizer(cfg: Config, stats: TextStats) -> str:
@@ -297,12 +302,12 @@ def bleu_tokenizer(cfg: Config, stats: TextStats) -> str:
 def resolve(cfg: Config, splits: Splits) -> tuple[Config, str]:
     """Fill the [task] options left open (None) and 'auto' BLEU; returns the Config and the units chosen, and why."""
     stats = measure(splits.train)
-    why = ""
+    why = epochs = ""
     if cfg.data is None:
         values = TASK_DEFAULTS[cfg.task]
     else:
         batch = cfg.batch_size or TASK_DEFAULTS["corpus"]["batch_size"]
-        values, why = data_defaults(stats, len(splits.train), batch)
+        values, why, epochs = data_defaults(stats, len(splits.train), batch)
     chosen = {k: v for k, v in values.items() if getattr(cfg, k) is None}
     cfg = replace(cfg, **chosen)
     cfg = replace(cfg, bleu_tokenize=bleu_tokenizer(cfg, stats))
@@ -313,6 +318,8 @@ def resolve(cfg: Config, splits: Splits) -> tuple[Config, str]:
         units += f" (the --task {cfg.task} default)"
     else:
         units = why  # measured: which units and why
+    if cfg.data is not None and "epochs" in chosen:
+        units += f"; {epochs}"
     return cfg, units
 
 

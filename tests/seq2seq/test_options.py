@@ -31,12 +31,13 @@ def test_the_built_in_corpus_gets_subwords_and_ko_mecab():
 
 @pytest.mark.parametrize("task", ["dates", "addition"])
 def test_a_toy_task_given_as_a_tsv_gets_character_units(task):
-    pairs = make_dates(4000) if task == "dates" else make_addition(4000)
-    splits = Splits(pairs[:3600], pairs[3600:3800], pairs[3800:], name="tsv")
+    pairs = make_dates(30_000) if task == "dates" else make_addition(30_000)
+    splits = Splits(pairs[:27_000], pairs[27_000:28_500], pairs[28_500:], name="tsv")
     cfg, units = O.resolve(O.parse(["--data", "toy.tsv"])[0], splits)
     assert cfg.vocab_size == 0 and (cfg.emb, cfg.hidden) == (64, 128) and cfg.bleu_tokenize == "char"
     assert units.startswith("character units: short strings of few symbols")
-    assert cfg.epochs == 37  # ceil(2064 steps / 57 steps per epoch): as many steps as --task dates
+    assert cfg.epochs == 41  # ceil(17,200 steps / 422 steps per epoch): as many steps as --task addition
+    assert "at most 41 epochs of 422 steps" in units
 
 
 def test_the_corpus_given_as_a_tsv_gets_the_corpus_defaults():
