@@ -50,7 +50,7 @@ class Config(cli.RunOptions):
     emb: int = 64
     dropout: float = 0.1
     epochs: int = 8
-    batch_size: int = 32
+    batch_size: int = 16
     bptt: int = 64
     lr: float = 3e-3
     clip: float = 1.0
