@@ -27,6 +27,12 @@ batches of 1, 16 and 64 (microseconds per token):
 
 Sizes:  W1  batch 64, T 50, input 128, hidden 256      W3  batch 32, T 20, input 32, hidden 64
 
+--baseline DIR adds a column "before": the same step with an older minigrad, imported in the same process
+from DIR (a directory holding its `minigrad` package), and "x before" = minigrad / before. For example
+    mkdir -p /tmp/mg_old && git archive ac1e2c7 minigrad | tar -x -C /tmp/mg_old
+    python benchmarks/rnn.py --baseline /tmp/mg_old
+(an older minigrad without layer.step decodes through a T = 1 layer call, as its demos did).
+
 BLAS threads can only be set before NumPy is loaded, through the environment (OPENBLAS_NUM_THREADS,
 OMP_NUM_THREADS, MKL_NUM_THREADS); so `--threads both` runs this script once per setting in a subprocess
 and prints one table per setting. On a shared machine, run it while nothing else is busy: a second
@@ -70,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sizes", default="W1,W3", help="comma-separated subset of W1,W3")
     p.add_argument("--no-torch", action="store_true", help="skip the torch comparison")
     p.add_argument("--what", default="train,decode", help="comma-separated subset of train,decode")
+    p.add_argument("--baseline", default=None, metavar="DIR",
+                   help="also time an older minigrad imported from DIR (a directory holding its minigrad package)")
     p.add_argument("--path", choices=("auto", "function", "layer", "both"), default="auto",
                    help="time minigrad through the nn layers (LSTM(..., return_sequences=True)), the fused "
                         "Functions called directly, both (two columns), or auto = the layers when they exist")
@@ -93,6 +101,7 @@ def rerun(argv: list[str], threads: str) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     rest = [a for i, a in enumerate(argv) if a != "--threads" and (i == 0 or argv[i - 1] != "--threads")]
     rest = [a for a in rest if not a.startswith("--threads=")]
+    rest = [os.path.abspath(a) if i > 0 and rest[i - 1] == "--baseline" else a for i, a in enumerate(rest)]
     return subprocess.call([sys.executable, __file__, "--threads", threads, *rest], env=env)
 
 
@@ -142,6 +151,47 @@ def make_minigrad_step(cell: str, N: int, T: int, I: int, H: int, path: str, see
         (hs * R).sum().backward()
 
     return step, "minigrad.nn.rnn_fused.*Sequence Functions"
+
+
+def load_baseline(path: str) -> tuple[Any, Any]:
+    """(minigrad, minigrad.nn) of an older minigrad in `path`, imported beside the current one: it is imported
+    first, then dropped from sys.modules so that `import minigrad` finds the current package; the old module
+    objects keep working through the references their functions hold."""
+    import importlib
+
+    def purge() -> None:
+        for k in [k for k in sys.modules if k == "minigrad" or k.startswith("minigrad.")]:
+            del sys.modules[k]
+
+    if not (Path(path) / "minigrad" / "__init__.py").is_file():
+        raise SystemExit(f"--baseline {path}: no minigrad package there (expected {path}/minigrad/__init__.py)")
+    purge()
+    sys.path.insert(0, path)
+    try:
+        mg, nn = importlib.import_module("minigrad"), importlib.import_module("minigrad.nn")
+    finally:
+        sys.path.remove(path)
+        purge()
+    return mg, nn
+
+
+def make_baseline_step(cell: str, N: int, T: int, I: int, H: int, base: tuple[Any, Any], seed: int = 0):
+    """The same training step as make_minigrad_step's layer path, with the baseline package."""
+    import numpy as np
+
+    mg, nn = base
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal((N, T, I)).astype(np.float32))
+    R = mg.tensor(rng.standard_normal((N, T, H)).astype(np.float32))
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](I, H, return_sequences=True)
+    params = list(layer.parameters())
+
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        (layer(x) * R).sum().backward()
+
+    return step
 
 
 def _make_layer(cell: str, I: int, H: int) -> Any:
@@ -210,8 +260,9 @@ def make_torch_step(cell: str, N: int, T: int, I: int, H: int, threads: int, see
 # ---- incremental decoding, one token per call --------------------------------------------------------------
 
 
-def make_decode_steps(cell: str, B: int, threads: int, torch_ok: bool, seed: int = 0) -> dict[str, Callable]:
-    """step / greedy (minigrad), their floors, and torch's, for one cell and batch size B."""
+def make_decode_steps(cell: str, B: int, threads: int, torch_ok: bool, base: tuple[Any, Any] | None = None,
+                      seed: int = 0) -> dict[str, Callable]:
+    """step / greedy (minigrad), their floors, torch's, and the baseline's step, for one cell and batch B."""
     import numpy as np
 
     import minigrad
@@ -250,6 +301,22 @@ def make_decode_steps(cell: str, B: int, threads: int, torch_ok: bool, seed: int
         np.matmul(ha, W_out, out=o3)
 
     steps = {"step": step, "floor": floor, "greedy": greedy, "floor_g": floor_greedy}
+    if base is not None:
+        bmg, bnn = base
+        blayer = {"lstm": bnn.LSTM, "gru": bnn.GRU, "rnn": bnn.RNN}[cell](I, H, return_state=True)
+        bzeros = bmg.tensor(np.zeros((B, H), np.float32))
+        bbox: dict[str, Any] = {"s": (bzeros, bzeros) if cell == "lstm" else bzeros}
+        bx = bmg.tensor(x.data)
+
+        def base_step() -> None:
+            with bmg.no_grad():
+                if hasattr(blayer, "step"):
+                    _, bbox["s"] = blayer.step(bx, bbox["s"])
+                else:  # decoding as the demos did before layer.step: a T = 1 layer call
+                    _, *st = blayer(bx.reshape(B, 1, I), initial_state=bbox["s"])
+                    bbox["s"] = tuple(st) if cell == "lstm" else st[0]
+
+        steps["before"] = base_step
     if torch_ok:
         import torch
 
@@ -274,17 +341,18 @@ def make_decode_steps(cell: str, B: int, threads: int, torch_ok: bool, seed: int
     return steps
 
 
-def run_decode(args: argparse.Namespace, threads: int, torch_ok: bool) -> None:
+def run_decode(args: argparse.Namespace, threads: int, torch_ok: bool, base: tuple[Any, Any] | None) -> None:
     I, H, V, batches = DECODE
     print(f"\n-- decoding one token per call (input {I}, hidden {H}; greedy: + Embedding({V}, {I}), "
           f"Linear({H}, {V}), argmax), microseconds per token")
     header = f"{'cell':4} {'B':>3} {'step':>8} {'floor':>8} {'x floor':>8}"
     header += f" {'torch':>8} {'x torch':>8}" if torch_ok else ""
     header += f" {'greedy':>8} {'floor':>8} {'x floor':>8}" + (f" {'torch':>8} {'x torch':>8}" if torch_ok else "")
+    header += f" {'before':>8} {'x before':>8}" if base is not None else ""
     print(header)
     for cell in args.cells:
         for B in batches:
-            steps = make_decode_steps(cell, B, threads, torch_ok)
+            steps = make_decode_steps(cell, B, threads, torch_ok, base)
             us = {k: v * 1e3 for k, v in time_interleaved(steps, args.repeat * 20, args.warmup * 5, block=20).items()}
             line = f"{cell:4} {B:3d} {us['step']:8.1f} {us['floor']:8.1f} {us['step'] / us['floor']:8.2f}"
             if torch_ok:
@@ -292,6 +360,8 @@ def run_decode(args: argparse.Namespace, threads: int, torch_ok: bool) -> None:
             line += f" {us['greedy']:8.1f} {us['floor_g']:8.1f} {us['greedy'] / us['floor_g']:8.2f}"
             if torch_ok:
                 line += f" {us['torch_g']:8.1f} {us['greedy'] / us['torch_g']:8.2f}"
+            if base is not None:
+                line += f" {us['before']:8.1f} {us['step'] / us['before']:8.2f}"
             print(line, flush=True)
 
 
@@ -323,6 +393,7 @@ def run_one_setting(args: argparse.Namespace) -> None:
     threads = int(args.threads)
     import numpy as np
 
+    base = load_baseline(args.baseline) if args.baseline else None  # before the current minigrad is imported
     torch_ok = False
     if not args.no_torch:
         try:
@@ -341,8 +412,10 @@ def run_one_setting(args: argparse.Namespace) -> None:
     header = f"{'size':4} {'cell':4}" + "".join(f" {n:>9}" for n in names) + f" {'floor':>8} {'x floor':>8}"
     if torch_ok:
         header += f" {'torch':>8} {'x torch':>8}"
+    if base is not None:
+        header += f" {'before':>8} {'x before':>8}"
     if "train" not in args.what:
-        run_decode(args, threads, torch_ok)
+        run_decode(args, threads, torch_ok, base)
         return
     print(header)
     labels = set()
@@ -356,16 +429,20 @@ def run_one_setting(args: argparse.Namespace) -> None:
             steps["floor"] = make_floor_step(cell, N, T, I, H)
             if torch_ok:
                 steps["torch"] = make_torch_step(cell, N, T, I, H, threads)
+            if base is not None:
+                steps["before"] = make_baseline_step(cell, N, T, I, H, base)
             ms = time_interleaved(steps, args.repeat, args.warmup)
             mg = ms[names[0]]  # the ratios are those of the first column
             line = f"{size:4} {cell:4}" + "".join(f" {ms[n]:9.2f}" for n in names)
             line += f" {ms['floor']:8.2f} {mg / ms['floor']:8.2f}"
             if torch_ok:
                 line += f" {ms['torch']:8.2f} {mg / ms['torch']:8.2f}"
+            if base is not None:
+                line += f" {ms['before']:8.2f} {mg / ms['before']:8.2f}"
             print(line, flush=True)
     print("minigrad timed through: " + "; ".join(sorted(labels)))
     if "decode" in args.what:
-        run_decode(args, threads, torch_ok)
+        run_decode(args, threads, torch_ok, base)
 
 
 def main(argv: list[str] | None = None) -> int:
