@@ -40,7 +40,7 @@ def generate(model: CharLM, units: Units, prime: str, length: int, temperature: 
     """Sample `length` units after `prime` in `rows` independent rows; returns each row's sampled ids.
 
     The prompt runs through the stateful layers in one call; then every sampled unit is fed back as the next
-    input (T = 1), the layers carrying their state. temperature 0 = greedy (see charlm.sampling).
+    input through the layers' one-step API (state in, state out). temperature 0 = greedy (charlm.sampling).
     """
     rng = np.random.default_rng() if rng is None else rng
     start = units.encode(prime if prime else "\n")
@@ -48,8 +48,10 @@ def generate(model: CharLM, units: Units, prime: str, length: int, temperature: 
     with eval_mode(model):
         model.reset_states()
         logits = model(np.tile(start, (rows, 1))).data[:, -1]
+        states = [r.states[0] if len(r.states) == 1 else r.states for r in model.rnns]
+        model.reset_states()
         for t in range(length):
             out[:, t] = sample_next(logits, temperature, top_k, top_p, rng)
-            logits = model(out[:, t : t + 1]).data[:, -1]
-        model.reset_states()
+            step_logits, states = model.step(out[:, t], states)
+            logits = step_logits.data
     return list(out)

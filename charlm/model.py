@@ -44,6 +44,16 @@ class CharLM(nn.Module):
             h = self.drop(rnn(h))
         return self.head(h)
 
+    def step(self, ids: np.ndarray, states: list[Any]) -> tuple[Tensor, list[Any]]:
+        """One unit per row, state in and state out (the layers' `step`: no weight copies per token):
+        ids (N,) -> logits (N, V) and the new per-layer states. Leaves the carried states alone."""
+        h = self.embed(ids)
+        new = []
+        for rnn, state in zip(self.rnns, states):
+            h, state = rnn.step(h, state)
+            new.append(state)
+        return self.head(h), new
+
     def reset_states(self) -> None:
         for rnn in self.rnns:
             rnn.reset_states()
