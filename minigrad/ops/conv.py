@@ -147,7 +147,7 @@ class MaxPool2d(Function):
         # dx = dy at the offset that won each window, 0 elsewhere
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         Ho, Wo = self.out_hw
-        dy = np.ascontiguousarray(dy)  # often a cropped view (a conv's dx): 4 passes below, 1 copy here
+        dy = np.ascontiguousarray(dy)  # if it is a strided view: kh*kw passes read it below, 1 copy here
         # windows that tile the input exactly write each element once, so every slice is a plain write
         tiled = (sh, sw) == (kh, kw) and self.xpshape[2:] == (Ho * kh, Wo * kw)
         dxp = np.empty(self.xpshape, dtype=dy.dtype) if tiled else np.zeros(self.xpshape, dtype=dy.dtype)
