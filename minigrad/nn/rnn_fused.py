@@ -50,7 +50,9 @@ How it is fast (measured with benchmarks/rnn.py, figures in the README's benchma
     dh_prev is one GEMM per step against a contiguous copy of W_hh^T (made once per call when T >= 3: BLAS
     reads a transposed operand 20-40% slower), dW_ih (with db as its extra row) and dW_hh one GEMM each
     over all steps after the loop, already in the public layout; dx is computed only if x requires a
-    gradient.
+    gradient;
+  * with a multi-threaded BLAS and a big enough batch, the time loop runs on the two halves of the batch in
+    two threads at once (see _run_rows): the elementwise work then uses both cores as well.
 """
 
 from __future__ import annotations
