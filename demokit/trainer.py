@@ -114,7 +114,8 @@ class Trainer:
         }
 
     def save(self, name: str) -> None:
-        save_checkpoint(self.run / name, self.state(), self.model)
+        p = self.progress
+        save_checkpoint(self.run / name, self.state(), self.model, f"epoch {p.epoch + (p.batch > 0)}, step {p.step}")
 
     def restore(self, state: dict[str, Any], path: Any) -> None:
         """Continue from a checkpoint `state` (read from `path`): weights, optimizer, schedule, RNG, progress."""
