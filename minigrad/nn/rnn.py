@@ -521,7 +521,7 @@ class _Layer(_Recurrent):
     def forward(self, x: Any, initial_state: StateArg = None, mask: Any = None) -> Any:
         """x (N, T, I) -> output, or (output, h_T[, c_T]) with return_state; see the class docstring."""
         x = self._check_input(x)
-        if initial_state is None and self._carried is not None:
+        if initial_state is None and self.stateful and self._carried is not None:
             state = self._carried_state(x.shape)  # stateful: the previous call's final state, detached
         else:
             state = self._check_state(initial_state, x.shape[0], x.shape, "initial_state")
