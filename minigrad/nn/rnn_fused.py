@@ -842,20 +842,21 @@ def lstm_step(x: np.ndarray, h: np.ndarray, c: np.ndarray, W: np.ndarray) -> tup
 
 def gru_step(x: np.ndarray, h: np.ndarray, W: np.ndarray) -> np.ndarray:
     """The GRU step of GRUSequence for one token: x (N, I), h (N, H), W = [W_ih; b_ih; (b_hr, b_hz, 0); W_hh;
-    b_hh] (I+H+3, 3H) -> h' (N, H)."""
+    b_hh] (I+H+3, 3H) -> h' (N, H). Two GEMMs, as the floor: [x, 1] @ [W_ih; b_ih] and [h, 1] @ [W_hh; b_hh]."""
     I, H = x.shape[1], h.shape[1]
-    xh = _with_ones(x, h, 2)                          # [x, 1, 1, h]
-    a_rz = xh @ W[:-1, :2 * H]                        # x W + b_i + b_h + h U for r and z
-    rz = np.multiply(_gates(a_rz, 2), 0.5)
+    one = _constant("ones", np.ones((x.shape[0], 1)), x.dtype)
+    xh = np.concatenate((x, one, h, one), axis=1)     # [x, 1, h, 1]
+    ax = xh[:, :I + 1] @ W[:I + 1]                    # x W + b_ih          (N, 3H)
+    ah = xh[:, I + 1:] @ W[I + 2:]                    # h U + b_hh          (N, 3H)
+    rz = np.add(_gates(ax, 3)[:2], _gates(ah, 3)[:2])  # a_r, a_z, gate-major
+    rz *= 0.5
     np.tanh(rz, out=rz)
     rz *= 0.5
     rz += 0.5                                         # r, z = σ(a)
     r, z = rz
-    hun = xh[:, I + 2:] @ W[I + 2:-1, 2 * H:]         # h U_n
-    hun += W[-1, 2 * H:]                              #       + b_hn
-    n = xh[:, :I + 1] @ W[:I + 1, 2 * H:]             # x W_n + b_in
-    hun *= r
-    n += hun
+    hun = ah[:, 2 * H:]                               # h U_n + b_hn
+    n = np.multiply(r, hun)
+    n += ax[:, 2 * H:]
     np.tanh(n, out=n)                                 # n = tanh(x W_n + b_in + r (h U_n + b_hn))
     h_new = h - n
     h_new *= z
