@@ -50,14 +50,11 @@ How it is fast (measured with benchmarks/rnn.py, figures in the README's benchma
     dh_prev is one GEMM per step against a contiguous copy of W_hh^T (made once per call when T >= 3: BLAS
     reads a transposed operand 20-40% slower), dW_ih (with db as its extra row) and dW_hh one GEMM each
     over all steps after the loop, already in the public layout; dx is computed only if x requires a
-    gradient;
-  * with a multi-threaded BLAS and a big enough batch, the time loop runs on the two halves of the batch in
-    two threads at once (see _run_rows): the elementwise work then uses both cores as well.
+    gradient.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -210,65 +207,6 @@ def _give_back_all(held: list) -> None:
         _POOL.give_back(key, ws)
 
 
-# ---- the time loop on two halves of the batch at once ---------------------------------------------------
-#
-# The rows of a batch never meet inside a recurrence (h_{t-1} W_hh is row by row), so rows 0:N/2 and N/2:N
-# can run the whole time loop on two threads, each with its own single-threaded GEMMs, meeting only at the
-# end. NumPy drops the GIL inside its ufunc loops and BLAS calls, so the elementwise work -- which a
-# two-thread BLAS leaves on one core -- runs on both cores too, and the per-step GEMMs skip OpenBLAS's
-# fork/join (on a busy machine a two-thread GEMM per step can take 10x longer waiting for its partner).
-# Used when NumPy's BLAS may use two or more threads (threadpoolctl; `minigrad.set_num_threads`) and each
-# half's step is big enough to pay for the threads' sharing of the GIL (N/2 * G*H >= SPLIT_MIN_WORK: W1,
-# batch 64 and hidden 256, splits for every cell; W3, batch 32 and hidden 64, does not -- split, it ran
-# several times slower); SPLIT = "never" / "always" switches it off / forces it (tests).
-
-SPLIT = "auto"
-SPLIT_MIN_WORK = 8192
-_BLAS: list | None = None
-
-
-def _blas_libs() -> list:
-    """threadpoolctl's controllers of the BLAS libraries NumPy uses (found once)."""
-    global _BLAS
-    if _BLAS is None:
-        from minigrad.threads import _blas
-
-        _BLAS = list(_blas().select(user_api="blas").lib_controllers)
-    return _BLAS
-
-
-def _run_rows(rows: Any, N: int, T: int, GH: int) -> None:
-    """rows(0, N), or rows(0, N//2) and rows(N//2, N) on two threads with BLAS at one thread each."""
-    libs = _blas_libs() if SPLIT != "never" else []
-    split = SPLIT == "always" and N >= 2 or (
-        SPLIT == "auto" and (N // 2) * GH >= SPLIT_MIN_WORK and N >= 16 and T >= 4
-        and max((lb.num_threads for lb in libs), default=1) > 1)
-    if not split:
-        rows(0, N)
-        return
-    before = [lb.num_threads for lb in libs]
-    for lb in libs:
-        lb.set_num_threads(1)
-    errors: list[BaseException] = []
-
-    def second_half() -> None:
-        try:
-            rows(N // 2, N)
-        except BaseException as e:  # re-raised in the caller's thread
-            errors.append(e)
-
-    worker = threading.Thread(target=second_half, name="minigrad-rnn-rows")
-    worker.start()
-    try:
-        rows(0, N // 2)
-    finally:
-        worker.join()
-        for lb, n in zip(libs, before):
-            lb.set_num_threads(n)
-    if errors:
-        raise errors[0]
-
-
 class _Sequence(Function):
     """What the three cells share: the options, the mask in step order, the workspace, dh_norms."""
 
@@ -397,21 +335,16 @@ class RNNSequence(_Sequence):
         Hb[0] = h0
         relu = self.nonlinearity == "relu"
         masked = self._masked_steps(T)
-
-        def rows(n0: int, n1: int) -> None:  # the time loop for batch rows n0:n1 (_run_rows)
-            hw = hW[n0:n1]
-            for k in range(T):
-                h = Hb[k + 1, n0:n1]
-                np.matmul(Hb[k, n0:n1], W_hh, out=hw)  # h_{t-1} W_hh
-                h += hw                          # a_t = x_t W_ih + b + h_{t-1} W_hh
-                if relu:
-                    np.maximum(h, 0, out=h)      # h_t = relu(a_t)
-                else:
-                    np.tanh(h, out=h)            # h_t = tanh(a_t)
-                if masked[k]:
-                    np.copyto(h, Hb[k, n0:n1], where=self.padded[k, n0:n1])  # masked rows: h_t = h_{t-1}
-
-        _run_rows(rows, N, T, W_hh.shape[1])
+        for k in range(T):
+            h = Hb[k + 1]
+            np.matmul(Hb[k], W_hh, out=hW)  # h_{t-1} W_hh
+            h += hW                          # a_t = x_t W_ih + b + h_{t-1} W_hh
+            if relu:
+                np.maximum(h, 0, out=h)      # h_t = relu(a_t)
+            else:
+                np.tanh(h, out=h)            # h_t = tanh(a_t)
+            if masked[k]:
+                np.copyto(h, Hb[k], where=self.padded[k])  # masked rows: h_t = h_{t-1}
 
         self.W_ih, self.W_hh, self.x_shape = W_ih, W_hh, x.shape
         self._done_forward(key, ws)
@@ -438,27 +371,22 @@ class RNNSequence(_Sequence):
 
         np.copyto(dh_next, dh_T)
         masked = self._masked_steps(T)
-
-        def rows(n0: int, n1: int) -> None:  # the time loop for batch rows n0:n1 (_run_rows)
-            dh_nx = dh_next[n0:n1]
-            for k in range(T - 1, -1, -1):
-                h, da = Hb[k + 1, n0:n1], dA[k, n0:n1]
-                dh = dH[k, n0:n1]                   # (kept for dh_norms)
-                np.add(dhs[n0:n1, k], dh_nx, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
-                if relu:
-                    np.greater(h, 0, out=da)     # relu' = [h_t > 0]
-                else:
-                    np.multiply(h, h, out=da)
-                    np.subtract(1, da, out=da)   # tanh' = 1 - h_t²
-                da *= dh                         # da = dh * act'
-                if masked[k]:
-                    da *= self.real[k, n0:n1]                            # masked rows: no gradient to weights
-                    np.matmul(da, W_hhT, out=dh_nx)                      # dh_prev = da W_hh^T
-                    np.copyto(dh_nx, dh, where=self.padded[k, n0:n1])    # masked rows: dh_prev = dh
-                else:
-                    np.matmul(da, W_hhT, out=dh_nx)                      # dh_prev = da W_hh^T
-
-        _run_rows(rows, N, T, self.W_hh.shape[1])
+        for k in range(T - 1, -1, -1):
+            h, da = Hb[k + 1], dA[k]
+            dh = dH[k]                      # (kept for dh_norms)
+            np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
+            if relu:
+                np.greater(h, 0, out=da)     # relu' = [h_t > 0]
+            else:
+                np.multiply(h, h, out=da)
+                np.subtract(1, da, out=da)   # tanh' = 1 - h_t²
+            da *= dh                         # da = dh * act'
+            if masked[k]:
+                da *= self.real[k]                            # masked rows: no gradient to the weights
+                np.matmul(da, W_hhT, out=dh_next)             # dh_prev = da W_hh^T
+                np.copyto(dh_next, dh, where=self.padded[k])  # masked rows: dh_prev = dh
+            else:
+                np.matmul(da, W_hhT, out=dh_next)             # dh_prev = da W_hh^T
 
         self._store_dh_norms(dH)
         dA2 = dA.reshape(T * N, H)
@@ -523,29 +451,23 @@ class LSTMSequence(_Sequence):
         Hb[0], Cb[0] = h0, c0
         masked = self._masked_steps(T)
         Pg = _gates(P, 4)  # (T, 4, N, H) view of P
-
-        def rows(n0: int, n1: int) -> None:  # the time loop for batch rows n0:n1 (_run_rows)
-            hw, ig_ = hW[n0:n1], ig[n0:n1]
-            for k in range(T):
-                a, c, h, tc = A[k, :, n0:n1], Cb[k + 1, n0:n1], Hb[k + 1, n0:n1], TC[k, n0:n1]
-                np.matmul(Hb[k, n0:n1], W_hh, out=hw)  # h_{t-1} W_hh: all four gates in one GEMM
-                P[k, n0:n1] += hw                # a = x W + b + h U
-                np.multiply(Pg[k, :, n0:n1], scale, out=a)  # a/2 for i, f, o, a for g; now gate-major
-                np.tanh(a, out=a)
-                a *= scale
-                a += shift                       # i, f, o = 0.5 tanh(a/2) + 0.5 = σ(a);  g = tanh(a_g)
-                i, f, g, o = a
-                np.multiply(f, Cb[k, n0:n1], out=c)  # c_t = f * c_{t-1}
-                np.multiply(i, g, out=ig_)
-                c += ig_                         #       + i * g
-                np.tanh(c, out=tc)
-                np.multiply(o, tc, out=h)        # h_t = o * tanh(c_t)
-                if masked[k]:
-                    keep = self.padded[k, n0:n1]
-                    np.copyto(h, Hb[k, n0:n1], where=keep)  # masked rows keep their state:
-                    np.copyto(c, Cb[k, n0:n1], where=keep)  # h_t = h_{t-1}, c_t = c_{t-1}
-
-        _run_rows(rows, N, T, W_hh.shape[1])
+        for k in range(T):
+            a, c, h, tc = A[k], Cb[k + 1], Hb[k + 1], TC[k]
+            np.matmul(Hb[k], W_hh, out=hW)   # h_{t-1} W_hh: all four gates in one GEMM
+            P[k] += hW                       # a = x W + b + h U
+            np.multiply(Pg[k], scale, out=a)  # a/2 for i, f, o, a for g; now gate-major
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift                       # i, f, o = 0.5 tanh(a/2) + 0.5 = σ(a);  g = tanh(a_g)
+            i, f, g, o = a
+            np.multiply(f, Cb[k], out=c)     # c_t = f * c_{t-1}
+            np.multiply(i, g, out=ig)
+            c += ig                          #       + i * g
+            np.tanh(c, out=tc)
+            np.multiply(o, tc, out=h)        # h_t = o * tanh(c_t)
+            if masked[k]:
+                np.copyto(h, Hb[k], where=self.padded[k])  # masked rows keep their state:
+                np.copyto(c, Cb[k], where=self.padded[k])  # h_t = h_{t-1}, c_t = c_{t-1}
 
         self.W_ih, self.W_hh, self.x_shape = W_ih, W_hh, x.shape
         self._done_forward(key, ws)
@@ -577,47 +499,40 @@ class LSTMSequence(_Sequence):
         held: list = []
         W_hhT = _transposed(self.W_hh, T, held)  # (4H, H), row blocks i, f, g, o like dA's columns
         dhs = self._output_grad(dhs)
+        di, df, dg, do = dgate
 
         np.copyto(dh_next, dh_T)
         np.copyto(dc_next, dc_T)
         masked = self._masked_steps(T)
         dAg = _gates(dA, 4)  # (T, 4, N, H) view of dA
-
-        def rows(n0: int, n1: int) -> None:  # the time loop for batch rows n0:n1 (_run_rows)
-            dg4, act_ = dgate[:, n0:n1], act[:, n0:n1]
-            di, df, dg, do = dg4
-            dc_, dh_nx, dc_nx, tmp_ = dc[n0:n1], dh_next[n0:n1], dc_next[n0:n1], tmp[n0:n1]
-            for k in range(T - 1, -1, -1):
-                a, tc = A[k, :, n0:n1], TC[k, n0:n1]
-                i, f, g, o = a
-                dh = dH[k, n0:n1]                   # (kept for dh_norms)
-                np.add(dhs[n0:n1, k], dh_nx, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
-                np.multiply(dh, tc, out=do)      # do = dh * tanh(c)
-                np.multiply(tc, tc, out=tmp_)
-                np.subtract(1, tmp_, out=tmp_)   # 1 - tanh²(c)
-                np.multiply(dh, o, out=dc_)
-                dc_ *= tmp_
-                dc_ += dc_nx                     # dc = dh * o * (1 - tanh²(c)) + dc_next
-                np.multiply(dc_, g, out=di)      # di = dc * g
-                np.multiply(dc_, Cb[k, n0:n1], out=df)  # df = dc * c_{t-1}
-                np.multiply(dc_, i, out=dg)      # dg = dc * i
-                np.multiply(a, a, out=act_)      # i², f², g², o²
-                np.subtract(a[:2], act_[:2], out=act_[:2])  # σ' = σ - σ² for i, f
-                np.subtract(a[3], act_[3], out=act_[3])     #                and o
-                np.subtract(1, act_[2], out=act_[2])        # tanh' = 1 - g²
-                if masked[k]:
-                    keep = self.padded[k, n0:n1]
-                    act_ *= self.real[k, n0:n1]                          # masked rows: da = 0
-                    np.multiply(dc_, f, out=dc_nx, where=~keep)          # dc_prev = dc * f; masked: dc_next
-                else:
-                    np.multiply(dc_, f, out=dc_nx)                       # dc_prev = dc * f
-                act_ *= dg4                                              # da = d(gate) * gate'(a)
-                np.copyto(dAg[k, :, n0:n1], act_)                        # into the row-major dA[k] (N, 4H)
-                np.matmul(dA[k, n0:n1], W_hhT, out=dh_nx)                # dh_prev = da W_hh^T
-                if masked[k]:
-                    np.copyto(dh_nx, dh, where=keep)                     # masked rows: dh_prev = dh
-
-        _run_rows(rows, N, T, self.W_hh.shape[1])
+        for k in range(T - 1, -1, -1):
+            a, tc = A[k], TC[k]
+            i, f, g, o = a
+            dh = dH[k]                      # (kept for dh_norms)
+            np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
+            np.multiply(dh, tc, out=do)      # do = dh * tanh(c)
+            np.multiply(tc, tc, out=tmp)
+            np.subtract(1, tmp, out=tmp)     # 1 - tanh²(c)
+            np.multiply(dh, o, out=dc)
+            dc *= tmp
+            dc += dc_next                    # dc = dh * o * (1 - tanh²(c)) + dc_next
+            np.multiply(dc, g, out=di)       # di = dc * g
+            np.multiply(dc, Cb[k], out=df)   # df = dc * c_{t-1}
+            np.multiply(dc, i, out=dg)       # dg = dc * i
+            np.multiply(a, a, out=act)       # i², f², g², o²
+            np.subtract(a[:2], act[:2], out=act[:2])  # σ' = σ - σ² for i, f
+            np.subtract(a[3], act[3], out=act[3])     #                and o
+            np.subtract(1, act[2], out=act[2])        # tanh' = 1 - g²
+            if masked[k]:
+                act *= self.real[k]                                  # masked rows: da = 0
+                np.multiply(dc, f, out=dc_next, where=~self.padded[k])  # dc_prev = dc * f; masked: dc_next
+            else:
+                np.multiply(dc, f, out=dc_next)                      # dc_prev = dc * f
+            act *= dgate                                             # da = d(gate) * gate'(a)
+            np.copyto(dAg[k], act)                                   # into the row-major dA[k] (N, 4H)
+            np.matmul(dA[k], W_hhT, out=dh_next)                     # dh_prev = da W_hh^T
+            if masked[k]:
+                np.copyto(dh_next, dh, where=self.padded[k])         # masked rows: dh_prev = dh
 
         self._store_dh_norms(dH)
         dA2 = dA.reshape(T * N, 4 * H)
@@ -673,32 +588,26 @@ class GRUSequence(_Sequence):
         b_hn = b_hh[2 * H:]
         Hb[0] = h0
         masked = self._masked_steps(T)
-        Pg = _gates(P, 3)  # (T, 3, N, H) view of P
-
-        def rows(n0: int, n1: int) -> None:  # the time loop for batch rows n0:n1 (_run_rows)
-            hu_ = hu[n0:n1]
-            hu3 = _gates(hu_, 3)
-            for k in range(T):
-                a, h, hun, p3, hmn = A[k, :, n0:n1], Hb[k + 1, n0:n1], HUn[k, n0:n1], Pg[k, :, n0:n1], HmN[k, n0:n1]
-                rz = a[:2]
-                r, z, n = a
-                np.matmul(Hb[k, n0:n1], W_hh, out=hu_)  # h_{t-1} W_hh: r, z, n in one GEMM
-                np.add(hu3[2], b_hn, out=hun)           # h U_n + b_hn
-                np.add(hu3[:2], p3[:2], out=rz)         # a_r, a_z = x W + b_i + h U + b_h, now gate-major
-                rz *= 0.5
-                np.tanh(rz, out=rz)
-                rz *= 0.5
-                rz += 0.5                               # r, z = σ(a) = 0.5 tanh(a/2) + 0.5
-                np.multiply(r, hun, out=n)
-                n += p3[2]
-                np.tanh(n, out=n)                       # n = tanh(x W_n + b_in + r * (h U_n + b_hn))
-                np.subtract(Hb[k, n0:n1], n, out=hmn)
-                np.multiply(z, hmn, out=h)
-                h += n                                  # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
-                if masked[k]:
-                    np.copyto(h, Hb[k, n0:n1], where=self.padded[k, n0:n1])  # masked rows: h_t = h_{t-1}
-
-        _run_rows(rows, N, T, W_hh.shape[1])
+        hu3, Pg = _gates(hu, 3), _gates(P, 3)
+        for k in range(T):
+            a, h, hun, p3 = A[k], Hb[k + 1], HUn[k], Pg[k]
+            rz = a[:2]
+            r, z, n = a
+            np.matmul(Hb[k], W_hh, out=hu)          # h_{t-1} W_hh: r, z, n in one GEMM
+            np.add(hu3[2], b_hn, out=hun)           # h U_n + b_hn
+            np.add(hu3[:2], p3[:2], out=rz)         # a_r, a_z = x W + b_i + h U + b_h, now gate-major
+            rz *= 0.5
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5                               # r, z = σ(a) = 0.5 tanh(a/2) + 0.5
+            np.multiply(r, hun, out=n)
+            n += p3[2]
+            np.tanh(n, out=n)                       # n = tanh(x W_n + b_in + r * (h U_n + b_hn))
+            np.subtract(Hb[k], n, out=HmN[k])
+            np.multiply(z, HmN[k], out=h)
+            h += n                                  # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
+            if masked[k]:
+                np.copyto(h, Hb[k], where=self.padded[k])  # masked rows: h_t = h_{t-1}
 
         self.W_ih, self.W_hh, self.x_shape = W_ih, W_hh, x.shape
         self._done_forward(key, ws)
@@ -731,41 +640,35 @@ class GRUSequence(_Sequence):
         held: list = []
         W_hhT = _transposed(self.W_hh, T, held)  # (3H, H), row blocks r, z, n like D[..., :3H]
         dhs = self._output_grad(dhs)
+        dr, dz, dhun, dn = dgate  # the four column blocks of D, in D's order
+        drz = dgate[:2]
 
         np.copyto(dh_next, dh_T)
         masked = self._masked_steps(T)
         Dg = _gates(D, 4)  # (T, 4, N, H) view of D
-
-        def rows(n0: int, n1: int) -> None:  # the time loop for batch rows n0:n1 (_run_rows)
-            dg4, act_ = dgate[:, n0:n1], act[:, n0:n1]
-            dr, dz, dhun, dn = dg4               # the four column blocks of D, in D's order
-            drz = dg4[:2]
-            dhz_, dh_nx, tmp_ = dhz[n0:n1], dh_next[n0:n1], tmp[n0:n1]
-            for k in range(T - 1, -1, -1):
-                a, d = A[k, :, n0:n1], D[k, n0:n1]
-                r, z, n = a
-                dh = dH[k, n0:n1]                   # (kept for dh_norms)
-                np.add(dhs[n0:n1, k], dh_nx, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
-                np.multiply(dh, z, out=dhz_)     # dh * z: the direct path to h_{t-1}
-                np.subtract(dh, dhz_, out=dn)    # dn = dh * (1 - z)
-                np.multiply(n, n, out=tmp_)
-                np.subtract(1, tmp_, out=tmp_)
-                dn *= tmp_                       # da_n = dn * (1 - n²)
-                np.multiply(dn, HUn[k, n0:n1], out=dr)  # dr = da_n * (h U_n + b_hn)
-                np.multiply(dh, HmN[k, n0:n1], out=dz)  # dz = dh * (h_{t-1} - n)
-                np.subtract(1, a[:2], out=act_)
-                act_ *= a[:2]
-                drz *= act_                      # da_r, da_z = dr, dz * σ(1 - σ)
-                np.multiply(dn, r, out=dhun)     # dhu_n = da_n * r
-                if masked[k]:
-                    dg4 *= self.real[k, n0:n1]   # masked rows: no gradient to the weights
-                np.copyto(Dg[k, :, n0:n1], dg4)  # into the row-major D[k] (N, 4H) the GEMMs read
-                np.matmul(d[:, :3 * H], W_hhT, out=dh_nx)
-                dh_nx += dhz_                    # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh * z
-                if masked[k]:
-                    np.copyto(dh_nx, dh, where=self.padded[k, n0:n1])  # masked rows: dh_prev = dh
-
-        _run_rows(rows, N, T, self.W_hh.shape[1])
+        for k in range(T - 1, -1, -1):
+            a, d = A[k], D[k]
+            r, z, n = a
+            dh = dH[k]                      # (kept for dh_norms)
+            np.add(dhs[:, k], dh_next, out=dh)  # dh = ∂L/∂h_t from the output + from step t+1
+            np.multiply(dh, z, out=dhz)      # dh * z: the direct path to h_{t-1}
+            np.subtract(dh, dhz, out=dn)     # dn = dh * (1 - z)
+            np.multiply(n, n, out=tmp)
+            np.subtract(1, tmp, out=tmp)
+            dn *= tmp                        # da_n = dn * (1 - n²)
+            np.multiply(dn, HUn[k], out=dr)  # dr = da_n * (h U_n + b_hn)
+            np.multiply(dh, HmN[k], out=dz)  # dz = dh * (h_{t-1} - n)
+            np.subtract(1, a[:2], out=act)
+            act *= a[:2]
+            drz *= act                       # da_r, da_z = dr, dz * σ(1 - σ)
+            np.multiply(dn, r, out=dhun)     # dhu_n = da_n * r
+            if masked[k]:
+                dgate *= self.real[k]        # masked rows: no gradient to the weights
+            np.copyto(Dg[k], dgate)          # into the row-major D[k] (N, 4H) the GEMMs read
+            np.matmul(d[:, :3 * H], W_hhT, out=dh_next)
+            dh_next += dhz                   # dh_prev = [da_r, da_z, dhu_n] W_hh^T + dh * z
+            if masked[k]:
+                np.copyto(dh_next, dh, where=self.padded[k])  # masked rows: dh_prev = dh
 
         self._store_dh_norms(dH)
         D2 = D.reshape(T * N, 4 * H)

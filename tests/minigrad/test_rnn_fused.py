@@ -424,39 +424,3 @@ def test_bad_inputs_give_clear_errors():
     with pytest.raises(ValueError, match=r"GRUSequence: b_hh must have shape \(15,\)"):
         GRUSequence()(*gts[:-1], gts[-1][:5])
 
-
-# ---- the time loop on two halves of the batch, two threads ---------------------------------------------
-
-
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-def test_two_thread_halves_equal_one_loop(cell, reverse, masked, monkeypatch):
-    """SPLIT="always" runs rows 0:N/2 and N/2:N on two threads: the same outputs, gradients and dh_norms as one
-    loop (float64; N = 5, so the halves differ in size)."""
-    n = 5
-    x, h0, c0, params = make_inputs(cell, seed=21, n=n, t_len=4)
-    mask = np.array([[1, 1, 1, 1], [1, 0, 1, 1], [1, 1, 0, 0], [0, 1, 1, 1], [1, 1, 1, 0]], bool) if masked else None
-    arrays = fused_inputs(cell, x, h0, c0, params)
-    results = {}
-    for mode in ("never", "always"):
-        monkeypatch.setattr(rnn_fused, "SPLIT", mode)
-        fn, outs, grads, _ = run_fused(cell, arrays, reverse=reverse, mask=mask)
-        results[mode] = (outs, grads, fn.dh_norms)
-    (o1, g1, d1), (o2, g2, d2) = results["never"], results["always"]
-    for a, b in zip(o1 + g1 + [d1], o2 + g2 + [d2]):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
-def test_two_thread_halves_pass_on_an_error_and_restore_blas_threads(monkeypatch):
-    libs = rnn_fused._blas_libs()
-    before = [lb.num_threads for lb in libs]
-    monkeypatch.setattr(rnn_fused, "SPLIT", "always")
-
-    def rows(n0, n1):
-        if n0 > 0:
-            raise FloatingPointError("in the second half")
-
-    with pytest.raises(FloatingPointError, match="second half"):
-        rnn_fused._run_rows(rows, 4, 3, 8)
-    assert [lb.num_threads for lb in libs] == before
