@@ -304,9 +304,13 @@ def test_nan_loss_stops_with_a_message(digits_tsv, tmp_path, monkeypatch, capsys
     assert not (tmp_path / "n" / "last.npz").exists()
 
 
-def test_time_budget_stops_gracefully_and_still_reports(digits_tsv, tmp_path):
+def test_time_budget_stops_gracefully_and_still_reports(digits_tsv, tmp_path, monkeypatch):
+    import demokit.trainer
+
+    clock = iter(range(0, 10**9, 61))  # every reading of the trainer's clock is a minute later: fast or slow machine
+    monkeypatch.setattr(demokit.trainer.time, "perf_counter", lambda: float(next(clock)))
     out = tmp_path / "budget"
-    assert _run(digits_tsv, out, "--epochs", 50, "--max-minutes", 0.0001) == 0
+    assert _run(digits_tsv, out, "--epochs", 50, "--max-minutes", 1) == 0
     m = metrics(out)
     assert "time budget" in m["stop_reason"] and m["epochs_run"] == 0 and m["steps"] == 1
     assert m["model_from"] == "last step" and m["best_val_loss"] is None
