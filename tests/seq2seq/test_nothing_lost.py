@@ -118,7 +118,7 @@ def test_restart_reports_the_model_it_trained(pairs_tsv, tmp_path):
     last step), not the previous run's best.npz."""
     out = tmp_path / "run"
     assert train("--data", pairs_tsv, "--out", out, "--vocab-size", 0, "--epochs", 2, *TINY).returncode == 0
-    done = train("--data", pairs_tsv, "--out", out, "--vocab-size", 0, "--epochs", 5, "--max-minutes", 0.0001,
+    done = train("--data", pairs_tsv, "--out", out, "--vocab-size", 0, "--epochs", 5, "--max-minutes", 1e-7,
                  "--restart", "--seed", 1, *TINY)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "run.old-1" / "best.npz").is_file() and not (out / "best.npz").exists()
@@ -225,7 +225,7 @@ def test_metrics_json_is_strict_when_no_validation_ran(pairs_tsv, tmp_path):
     """Stopped by --max-minutes before the first validation: the best validation loss is unknown, which used to
     be written as Infinity (not JSON)."""
     out = tmp_path / "early"
-    done = train("--data", pairs_tsv, "--out", out, "--vocab-size", 0, "--epochs", 5, "--max-minutes", 0.0001,
+    done = train("--data", pairs_tsv, "--out", out, "--vocab-size", 0, "--epochs", 5, "--max-minutes", 1e-7,
                  *TINY)
     assert done.returncode == 0, done.stderr
     assert strict_json(out / "metrics.json")["best_val_loss"] is None
