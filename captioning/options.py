@@ -22,8 +22,8 @@ RUN_CONTROL = frozenset({"max_minutes", "progress", "threads", "beam"})
 NOT_SAVED = frozenset({"out", "resume", "restart", "image", "progress"})
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass
+class Config(cli.RunOptions):
     """Every option of the command (defaults = the default run)."""
 
     size: int = 32
@@ -40,14 +40,8 @@ class Config:
     clip: float = 1.0
     beam: int = 3
     lang: str = "en"
-    seed: int = 0
     out: str = "runs/captioning"
-    resume: bool = False
-    restart: bool = False
     image: str | None = None
-    threads: int = 1
-    max_minutes: float = 0.0
-    progress: bool = True
 
     def saved(self) -> dict[str, object]:
         """The options that define the run (what the checkpoint and metrics.json keep)."""

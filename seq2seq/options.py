@@ -29,6 +29,7 @@ from typing import Any
 
 from demokit import bleu
 from demokit.cli import (
+    RunOptions,
     add_run_options,
     dropout_float,
     given_options,
@@ -68,7 +69,7 @@ RUN_CONTROL = (
 
 
 @dataclass
-class Config:
+class Config(RunOptions):
     """Every option of a training run, with the [task] ones resolved (see the module docstring)."""
 
     # data
@@ -100,12 +101,6 @@ class Config:
     label_smoothing: float = 0.1
     # run
     out: str = ""
-    seed: int = 0
-    threads: int = 1
-    max_minutes: float = 0.0
-    progress: bool = True
-    resume: bool = False
-    restart: bool = False
     # evaluation
     beam: int = 5
     length_penalty: float = 0.6
