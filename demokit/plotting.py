@@ -18,9 +18,9 @@ alone proves nothing):
    with font_manager.fontManager.addfont.
 2. A font matplotlib already knows (system fonts) whose name is a known Korean family (Noto Sans CJK,
    NanumGothic, Malgun Gothic, AppleGothic, ...), then any other font it knows with Hangul glyphs.
-The family found is put first in rcParams["font.sans-serif"], and font.family becomes ["sans-serif",
-"DejaVu Sans"]: matplotlib falls back glyph by glyph along a font.family list, so characters the Hangul font
-lacks (sentencepiece's U+2581 '▁', the minus sign U+2212 of negative tick labels) come from DejaVu Sans.
+font.family becomes ["DejaVu Sans", <the Hangul font>]: matplotlib falls back glyph by glyph along a
+font.family list, so Latin text, sentencepiece's U+2581 '▁' and the minus sign U+2212 come from DejaVu Sans and
+Hangul from the Hangul font; DejaVu goes first because mathtext (a log axis's 10^-2 ticks) uses the first only.
 With no Hangul font at all, `label` romanises (Revised Romanisation, `romanize`) and says so once.
 """
 
@@ -123,8 +123,10 @@ def pyplot() -> Any | None:
         family = found[0]
         rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
         matplotlib.rcParams["font.sans-serif"] = [family, *rest]
-        # each entry of a font.family LIST is a glyph-by-glyph fallback; DejaVu Sans ships with matplotlib
-        matplotlib.rcParams["font.family"] = ["sans-serif", "DejaVu Sans"]
+        # each entry of a font.family LIST is a glyph-by-glyph fallback: DejaVu Sans (shipped with matplotlib)
+        # first, because mathtext (the 10^-2 ticks of a log axis) uses only the first family and needs its
+        # minus sign U+2212, which Hangul fonts lack; Hangul then comes from the Hangul font
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", family]
     _state["plt"], _state["font"] = plt, found
     return plt
 

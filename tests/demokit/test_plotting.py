@@ -181,3 +181,18 @@ def test_save_figure_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert not plt.fignum_exists(fig2.number)
     svg = save_figure(*plt.subplots()[:1], tmp_path / "plot.svg")  # the suffix picks the format
     assert b"<svg" in svg.read_bytes()[:400]
+
+
+def test_a_log_axis_draws_its_minus_signs_without_missing_glyphs(tmp_path, caplog):
+    """Log-axis ticks (10^-2) are mathtext, which uses only the first font family: it must have U+2212."""
+    plt = plotting.pyplot()
+    if plt is None:
+        pytest.skip("matplotlib is not installed")
+    fig, ax = plt.subplots()
+    ax.semilogy([1, 2, 3], [1e-3, 1e-2, 1.0])
+    ax.set_title("한글 −1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level("WARNING"):
+            plotting.save_figure(fig, tmp_path / "log.png")
+    assert not [r for r in caplog.records if "glyph" in r.getMessage()]
