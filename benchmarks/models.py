@@ -21,11 +21,12 @@ that both give the same loss (relative difference < 1e-4, dropout off) and the s
 (< 1e-3): the two really compute the same function. Then, for each thread count (NumPy's BLAS through
 minigrad.set_num_threads, torch through torch.set_num_threads), the two steps run interleaved in this
 process (blocks of 5 timed steps after one untimed step, so a slow phase of the machine hits both) and
-the table gives the medians and their ratio.
+the table gives the medians and their ratio, in wall time and in this process's CPU time (with one thread
+the CPU time is what the wall time would be on an idle machine; the two differ when other programs run).
 
 Also printed:
-  profile   cProfile of minigrad's step (several steps), the top functions by own time per step
-  decoding  the translator with freshly initialised weights (which never emit <eos> first, so every sentence
+  profile   cProfile of minigrad's step (10 steps, on CPU time), the top functions by own time per step
+  decoding  the translator with freshly initialised weights (they emit no <eos> on this batch, so every sentence
             runs to max_len = the batch's longest reference, 11 tokens: the same work in every run):
             sentences per second for greedy and beam 5 decoding (Seq2Seq.translate), and the time per
             greedy step against the floor of its matrix products alone in NumPy (LSTM step, attention,
