@@ -1,6 +1,6 @@
 """Train the translator: `python -m seq2seq.train` (English -> Korean on the built-in corpus).
 
-    python -m seq2seq.train                                   # the default run: 4 epochs, within 10 minutes
+    python -m seq2seq.train                                   # the default run: 6 epochs, within 10 minutes
     python -m seq2seq.train --attention none                  # the same without attention, to compare
     python -m seq2seq.train --task dates                      # free-form dates -> ISO dates
     python -m seq2seq.train --task addition --reverse-source  # "16+75" -> "91"
