@@ -34,14 +34,16 @@ Multi-frame files (GIF, animated WebP, multi-page TIFF) contribute their first f
 
 from __future__ import annotations
 
+import io
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from demokit.runs import write_atomic
 
 MAX_PIXELS = 50_000_000  # 8,660 x 5,773: every camera photo up to 48 MP; 150 MB of RGB at most
 RESAMPLE = Image.Resampling.BOX  # area averaging (why: module docstring, step 6)
@@ -166,15 +168,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     if fmt is None:
         raise ValueError(f"write_image({path}): unknown image suffix {path.suffix!r} (use .png, .jpg, .webp, ...)")
     img = Image.fromarray(np.ascontiguousarray(pixels), "L" if pixels.ndim == 2 else "RGB")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return write_atomic(path, buffer.getvalue())  # temp file + rename, the usual file permissions
 
 
 # ------------------------------------------------------------------------------------ training distribution

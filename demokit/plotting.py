@@ -27,9 +27,9 @@ With no Hangul font at all, `label` romanises (Revised Romanisation, `romanize`)
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from demokit.hangul import decompose, is_hangul_syllable
+from demokit.runs import write_atomic
 
 PLOT_HINT = "matplotlib is not installed, so no figure is drawn: pip install -e .[plot] for figures"
 FONT_HINT = ("no font with Hangul glyphs found: Korean labels are romanised "
@@ -170,26 +171,20 @@ def label(text: str) -> str:
 def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Save a figure atomically and close it; returns the path.
 
-    savefig writes a temporary file in the same folder, then os.replace() puts it under `path` (same file
-    system, so the rename is atomic): a reader never sees half a PNG and a crash never leaves one. The
+    savefig renders into memory, then demokit.runs.write_atomic writes a temporary file in the same folder and
+    renames it over `path`: a reader never sees half a PNG and a crash never leaves one. The
     format follows the suffix (.png, .svg, .pdf). The figure is closed even when saving fails.
     """
     plt = pyplot()  # the figure exists, so matplotlib does: this only makes sure the set-up ran
 
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-        tmp = None
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=dpi)
     finally:
         plt.close(fig)
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-    return path
+    return write_atomic(path, buffer.getvalue())  # the usual file permissions, and the run folder's temp names
 
 
 def plot_attention(weights: np.ndarray, src_labels: Sequence[str], out_labels: Sequence[str],
