@@ -156,7 +156,7 @@ def plot_loss(run: RunFolder, step_losses: Sequence[float], history: Sequence[di
     if history:
         ax.plot([h["step"] for h in history], [h["val_loss"] for h in history], "o-", color="#d2691e",
                 label="validation loss (end of epoch)")
-    ax.set_yscale("log")
+    plotting.log_scale(ax)
     ax.set_xlabel("step (batch)")
     ax.set_ylabel("cross-entropy per word (nats)")
     ax.set_title("captioning: training loss")

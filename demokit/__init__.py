@@ -22,7 +22,7 @@ from demokit.checkpoints import load_checkpoint, load_into, save_checkpoint
 from demokit.cli import add_run_options, run_command, to_config
 from demokit.decoding import Hypothesis, beam_search, greedy_decode, length_penalty_gnmt, reorder_state
 from demokit.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Diverged, Interrupted, UserError
-from demokit.plotting import hangul_font, label, plot_attention, pyplot, romanize, save_figure
+from demokit.plotting import hangul_font, label, log_scale, plot_attention, pyplot, romanize, save_figure
 from demokit.runs import RunFolder, write_atomic, write_json
 from demokit.step import StepResult, check_finite, eval_mode, train_step
 from demokit.trainer import FitSettings, Progress, Trainer, epoch_rng, shuffled_batches
@@ -33,5 +33,6 @@ __all__ = [
     "UserError", "add_run_options", "beam_search", "check_finite", "epoch_rng", "eval_mode", "greedy_decode",
     "length_penalty_gnmt", "load_checkpoint", "load_into", "reorder_state", "run_command", "save_checkpoint",
     "shuffled_batches", "to_config", "train_step", "write_atomic", "write_json",
-    "hangul_font", "label", "plot_attention", "pyplot", "romanize", "save_figure", "score", "tokenizer_for",
+    "hangul_font", "label", "log_scale", "plot_attention", "pyplot", "romanize", "save_figure", "score",
+    "tokenizer_for",
 ]

@@ -18,9 +18,10 @@ alone proves nothing):
    with font_manager.fontManager.addfont.
 2. A font matplotlib already knows (system fonts) whose name is a known Korean family (Noto Sans CJK,
    NanumGothic, Malgun Gothic, AppleGothic, ...), then any other font it knows with Hangul glyphs.
-font.family becomes ["DejaVu Sans", <the Hangul font>]: matplotlib falls back glyph by glyph along a
-font.family list, so Latin text, sentencepiece's U+2581 '▁' and the minus sign U+2212 come from DejaVu Sans and
-Hangul from the Hangul font; DejaVu goes first because mathtext (a log axis's 10^-2 ticks) uses the first only.
+The family found is put first in rcParams["font.sans-serif"], and font.family becomes ["sans-serif",
+"DejaVu Sans"]: matplotlib falls back glyph by glyph along a font.family list, so characters the Hangul font
+lacks (sentencepiece's U+2581 '▁', the minus sign U+2212) come from DejaVu Sans. Mathtext does not fall back,
+so log axes take `log_scale`, whose tick labels are plain text (10^-2 as 0.01, 1e-05), not mathtext.
 With no Hangul font at all, `label` romanises (Revised Romanisation, `romanize`) and says so once.
 """
 
@@ -124,10 +125,8 @@ def pyplot() -> Any | None:
         family = found[0]
         rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
         matplotlib.rcParams["font.sans-serif"] = [family, *rest]
-        # each entry of a font.family LIST is a glyph-by-glyph fallback: DejaVu Sans (shipped with matplotlib)
-        # first, because mathtext (the 10^-2 ticks of a log axis) uses only the first family and needs its
-        # minus sign U+2212, which Hangul fonts lack; Hangul then comes from the Hangul font
-        matplotlib.rcParams["font.family"] = ["DejaVu Sans", family]
+        # each entry of a font.family LIST is a glyph-by-glyph fallback; DejaVu Sans ships with matplotlib
+        matplotlib.rcParams["font.family"] = ["sans-serif", "DejaVu Sans"]
     _state["plt"], _state["font"] = plt, found
     return plt
 
@@ -187,6 +186,15 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
     return write_atomic(path, buffer.getvalue())  # the usual file permissions, and the run folder's temp names
 
 
+def log_scale(ax: Any, axis: str = "y") -> None:
+    """A logarithmic axis whose tick labels are plain text: the default labels are mathtext (10^-2), which uses
+    one font only and would miss the minus sign in a Hangul font."""
+    from matplotlib.ticker import LogFormatter
+
+    getattr(ax, f"set_{axis}scale")("log")
+    getattr(ax, f"{axis}axis").set_major_formatter(LogFormatter(labelOnlyBase=True))
+
+
 def plot_attention(weights: np.ndarray, src_labels: Sequence[str], out_labels: Sequence[str],
                    path: str | os.PathLike, title: str = "") -> Path | None:
     """Attention heatmap: rows = output tokens (y axis, top to bottom), columns = input tokens (x axis).
@@ -213,4 +221,4 @@ def plot_attention(weights: np.ndarray, src_labels: Sequence[str], out_labels: S
         ax.set_title(label(title), fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.04, label="attention weight")
     fig.tight_layout()
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=150)  # a stacked syllable (를) needs the pixels to be legible

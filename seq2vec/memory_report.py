@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from demokit.plotting import pyplot, save_figure
+
+from demokit.plotting import log_scale, pyplot, save_figure
 
 
 def adding_table(rows: list[dict[str, Any]], lengths: Sequence[int], cells: Sequence[str]) -> tuple[str, str]:
@@ -34,7 +35,8 @@ def plot_flow(path: Path, flow: dict[str, dict[str, list[float]]], T: int) -> Pa
     for ax, when in zip(axes, ("init", "trained")):
         for cell, f in flow.items():
             if when in f:
-                ax.semilogy(np.arange(T), f[when], label=cell.upper())
+                ax.plot(np.arange(T), f[when], label=cell.upper())
+        log_scale(ax)
         ax.set_title(f"||dloss/dh_t|| {'at initialisation' if when == 'init' else 'after training'}")
         ax.set_xlabel("time step t (the loss is at t = T-1)")
         ax.legend()
@@ -50,10 +52,11 @@ def plot_exploding(path: Path, runs: list[dict[str, Any]], baseline: float) -> P
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for r in runs:
         name = "clip_grad_norm_(1.0)" if r["clip"] else "no clipping"
-        ax1.semilogy(r["grad_norms"], label=name)
+        ax1.plot(r["grad_norms"], label=name)
         ax2.plot(r["losses"], label=name)
         if r["diverged"]:
             ax2.axvline(len(r["losses"]), color="C3", ls=":", label="diverged (NaN/inf)")
+    log_scale(ax1)
     ax1.set_title("gradient norm before clipping, per step")
     ax2.set_title("training loss (MSE)")
     ax2.axhline(baseline, color="0.5", ls="--", label="constant predictor")

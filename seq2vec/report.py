@@ -7,8 +7,8 @@ import io
 from typing import Any
 
 import numpy as np
-from demokit.plotting import pyplot, save_figure
 
+from demokit.plotting import log_scale, pyplot, save_figure
 from demokit.runs import RunFolder
 from seq2vec.data import ForecastData, mae, moving_average, naive_last, rmse
 from seq2vec.model import SequenceRegressor
@@ -85,7 +85,7 @@ def report(
         ax1.legend()
         ax2.plot([h["train_loss"] for h in history], label="train MSE")
         ax2.plot([h["val_loss"] for h in history], label="valid MSE")
-        ax2.set_yscale("log")
+        log_scale(ax2)
         ax2.set_xlabel("epoch")
         ax2.legend()
         fig.tight_layout()
