@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from testkit import help_entries
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = ["seq2vec.forecast", "seq2vec.memory", "seq2seq.train", "seq2seq.translate", "captioning.demo",
@@ -47,22 +48,6 @@ def messages(stderr: str) -> list[str]:
             if part.strip() and not TQDM.search(part):
                 lines.append(part.strip())
     return lines
-
-
-def help_entries(text: str) -> dict[str, str]:
-    """{invocation ("--seed SEED"): its help text} from argparse's --help output (the sections after usage)."""
-    entries: dict[str, str] = {}
-    current = None
-    for line in text[text.index("\n\n"):].splitlines():
-        m = re.match(r"^  (-\S.*?)(?:\s{2,}(\S.*))?$", line)
-        if m:
-            current = m.group(1)
-            entries[current] = m.group(2) or ""
-        elif current is not None and line.startswith("    ") and line.strip():
-            entries[current] = f"{entries[current]} {line.strip()}".strip()
-        else:
-            current = None
-    return entries
 
 
 def _invocations(tmp: Path) -> dict[tuple, list[str]]:

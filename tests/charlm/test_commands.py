@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from testkit import assert_same
 
 import charlm.sample as sample_cmd  # `from charlm import sample` is the n-gram sampler, not this module
 import charlm.train as train_cmd
@@ -41,25 +42,6 @@ def strict_json(path):
 
 def without(d, *keys):
     return {k: v for k, v in d.items() if k not in keys}
-
-
-def assert_same(a, b, where="state"):
-    """Bit-identical nested states: same keys, types, dtypes, shapes and bytes."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, where
-        assert a.tobytes() == b.tobytes(), f"{where}: arrays differ"
-    elif isinstance(a, float) and math.isnan(a):
-        assert isinstance(b, float) and math.isnan(b), f"{where}: {a!r} != {b!r}"
-    else:
-        assert type(a) is type(b) and a == b, f"{where}: {a!r} != {b!r}"
 
 
 def run_train(*argv):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from testkit import help_entries
 
 from demokit import cli
 from demokit.errors import Diverged, Interrupted, UserError
@@ -92,23 +93,6 @@ def test_run_options_are_checked_at_parse_time(argv):
     with pytest.raises(SystemExit) as e:
         _run_parser().parse_args(argv)
     assert e.value.code == 2
-
-
-def help_entries(text: str) -> dict[str, str]:
-    """{invocation ("--seed SEED"): its help text, joined} from argparse's --help output (sections after usage)."""
-    entries: dict[str, str] = {}
-    body = text[text.index("\n\n"):]  # past the usage lines
-    current = None
-    for line in body.splitlines():
-        m = re.match(r"^  (-\S.*?)(?:\s{2,}(\S.*))?$", line)
-        if m:
-            current = m.group(1)
-            entries[current] = m.group(2) or ""
-        elif current is not None and line.startswith("    ") and line.strip():
-            entries[current] = f"{entries[current]} {line.strip()}".strip()
-        else:
-            current = None
-    return entries
 
 
 def test_help_documents_every_run_option_with_its_default():

@@ -10,6 +10,7 @@ import signal
 
 import numpy as np
 import pytest
+from testkit import assert_same
 
 import minigrad
 from demokit.checkpoints import load_checkpoint, save_checkpoint
@@ -91,25 +92,6 @@ def fit(trainer, seed=0, stop_at=None, val=None, batch_size=BATCH, on_step=None,
             return {"val_loss": float(mse(trainer.model, VX, VY).item())}
 
     return trainer.fit(batches, loss, validate, size=lambda b: len(b[0]), on_epoch_start=on_epoch_start)
-
-
-def assert_same(a, b, where="state"):
-    """Bit-identical nested states: same keys, types, dtypes, shapes and bytes."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, where
-        assert a.tobytes() == b.tobytes(), f"{where}: arrays differ"
-    elif isinstance(a, float) and math.isnan(a):
-        assert isinstance(b, float) and math.isnan(b), f"{where}: {a!r} != {b!r}"
-    else:
-        assert type(a) is type(b) and a == b, f"{where}: {a!r} != {b!r}"
 
 
 def straight(tmp_path, epochs=4, **kw):
