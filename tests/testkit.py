@@ -41,3 +41,18 @@ def help_entries(text: str) -> dict[str, str]:
         else:
             current = None
     return entries
+
+
+def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple, padding: tuple
+                   ) -> np.ndarray:
+    """conv2d by its definition, one output pixel at a time (what the fast im2col path is checked against)."""
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    F_, _, kh, kw = w.shape
+    Ho, Wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    y = np.zeros((x.shape[0], F_, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            patch = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            y[:, :, i, j] = np.einsum("ncuv,fcuv->nf", patch, w) + (0 if b is None else b)
+    return y

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from testkit import conv_reference
 
 import minigrad as mg
 from minigrad import GradcheckError, gradcheck
@@ -31,21 +32,6 @@ def leaf(*shape: int, seed: int) -> mg.Tensor:
 
 def check(fn: Any, *inputs: mg.Tensor) -> None:
     assert gradcheck(fn, *inputs, eps=EPS, atol=ATOL, rtol=RTOL)
-
-
-def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple, padding: tuple
-                   ) -> np.ndarray:
-    """The definition, one output pixel at a time."""
-    (sh, sw), (ph, pw) = stride, padding
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    F_, _, kh, kw = w.shape
-    Ho, Wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-    y = np.zeros((x.shape[0], F_, Ho, Wo))
-    for i in range(Ho):
-        for j in range(Wo):
-            patch = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
-            y[:, :, i, j] = np.einsum("ncuv,fcuv->nf", patch, w) + (0 if b is None else b)
-    return y
 
 
 def pool_reference(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:

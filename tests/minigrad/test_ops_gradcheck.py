@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from testkit import conv_reference
 
 import minigrad as mg
 from minigrad import Function, GradcheckError, gradcheck
@@ -493,21 +494,6 @@ def test_embedding_padding_row_gets_no_gradient() -> None:
 # ---- convolution, pooling, linear -------------------------------------------------------------------------
 
 
-def _conv2d_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple, padding: tuple
-                      ) -> np.ndarray:
-    """The definition, one output pixel at a time."""
-    (sh, sw), (ph, pw) = stride, padding
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    F_, _, kh, kw = w.shape
-    Ho, Wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-    y = np.zeros((x.shape[0], F_, Ho, Wo))
-    for i in range(Ho):
-        for j in range(Wo):
-            patch = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
-            y[:, :, i, j] = np.einsum("ncuv,fcuv->nf", patch, w) + b
-    return y
-
-
 CONV_CASES = {
     "stride 1 pad 0": ((2, 2, 5, 6), (3, 2, 3, 3), 1, 0),
     "stride 2 pad 1": ((2, 2, 5, 6), (3, 2, 3, 3), 2, 1),
@@ -522,7 +508,7 @@ def test_conv2d(name: str) -> None:
     s = stride if isinstance(stride, tuple) else (stride, stride)
     p = padding if isinstance(padding, tuple) else (padding, padding)
     np.testing.assert_allclose(F.conv2d(x, w, b, stride, padding).data,
-                               _conv2d_reference(x.data, w.data, b.data, s, p), rtol=1e-10, atol=1e-12)
+                               conv_reference(x.data, w.data, b.data, s, p), rtol=1e-10, atol=1e-12)
     check(lambda x, w, b: F.conv2d(x, w, b, stride, padding), x, w, b)
 
 
